@@ -1,0 +1,66 @@
+{{/*
+Labels. Two sets: the standard labels for metadata, and the minimal selector
+labels (name, instance, component). User labels never reach a selector, so
+adding a pod label can never hit an immutable field on upgrade.
+*/}}
+
+{{/*
+common.labels.standard: labels for every object's metadata; component optional.
+Usage: {{ include "common.labels.standard" (dict "ctx" $ "key" "worker") | nindent 4 }}
+*/}}
+{{- define "common.labels.standard" -}}
+{{ include "common.labels.selector" . }}
+helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: osmo
+{{- end -}}
+
+{{/*
+common.labels.selector: the immutable selector of a workload; component optional.
+Usage: {{ include "common.labels.selector" (dict "ctx" $ "key" "worker") | nindent 6 }}
+*/}}
+{{- define "common.labels.selector" -}}
+app.kubernetes.io/name: {{ include "common.names.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- with .key }}
+app.kubernetes.io/component: {{ include "common.names.component" . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+common.labels.stringMap: renders a map with every value quoted, and nothing for
+an empty map; an unquoted `true` in a values file still yields "true".
+Usage: {{ include "common.labels.stringMap" $labels | nindent 8 }}
+*/}}
+{{- define "common.labels.stringMap" -}}
+{{- $lines := list -}}
+{{- range $key, $value := . -}}
+{{- $lines = append $lines (printf "%s: %s" (quote $key) (toString $value | quote)) -}}
+{{- end -}}
+{{- join "\n" $lines -}}
+{{- end -}}
+
+{{/*
+common.labels.render: the standard labels merged over extra maps, every value quoted.
+The chart's own labels win, so no user label can change what a selector matches.
+Usage: {{ include "common.labels.render" (dict "ctx" $ "key" "worker" "extra" (list $userLabels)) | nindent 4 }}
+*/}}
+{{- define "common.labels.render" -}}
+{{- $standard := include "common.labels.standard" . | fromYaml -}}
+{{- include "common.labels.stringMap" (include "common.labels.merge" (concat (default list .extra) (list $standard)) | fromYaml) -}}
+{{- end -}}
+
+{{/*
+common.labels.merge: merges maps left to right (later wins) into a new map.
+Usage: {{ $labels := include "common.labels.merge" (list $a $b) | fromYaml }}
+*/}}
+{{- define "common.labels.merge" -}}
+{{- $merged := dict -}}
+{{- range . -}}
+{{- range $key, $value := . -}}
+{{- $_ := set $merged $key (toString $value) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $merged -}}
+{{- end -}}

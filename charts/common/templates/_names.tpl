@@ -1,0 +1,60 @@
+{{/*
+Names. Every object name derives from the release, so two releases of a chart
+never collide; cluster-scoped names also carry the release namespace.
+*/}}
+
+{{/*
+common.names.name: the chart name, or nameOverride.
+Usage: {{ include "common.names.name" . }}
+*/}}
+{{- define "common.names.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+common.names.fullname: "<release>-<chart name>", or fullnameOverride; at most 63 characters.
+Usage: {{ include "common.names.fullname" . }}
+*/}}
+{{- define "common.names.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name (include "common.names.name" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+common.names.component: the component's name as labels and object names spell it
+("delayedJobMonitor" -> "delayed-job-monitor").
+Usage: {{ include "common.names.component" "delayedJobMonitor" }}
+*/}}
+{{- define "common.names.component" -}}
+{{- kebabcase . -}}
+{{- end -}}
+
+{{/*
+common.names.componentFullname: "<fullname>-<component>", or just the fullname when
+the component is named like the chart (the router chart's router).
+Usage: {{ include "common.names.componentFullname" (dict "ctx" $ "key" "worker") }}
+*/}}
+{{- define "common.names.componentFullname" -}}
+{{- $fullname := include "common.names.fullname" .ctx -}}
+{{- $component := include "common.names.component" .key -}}
+{{- if eq $component (include "common.names.name" .ctx) -}}
+{{- $fullname -}}
+{{- else -}}
+{{- printf "%s-%s" $fullname $component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+common.names.qualified: "<release namespace>-<fullname>[-<suffix>]", for cluster-scoped
+objects (ClusterRole, ...) and objects placed outside the release namespace, so
+releases in different namespaces coexist.
+Usage: {{ include "common.names.qualified" (dict "ctx" $ "suffix" "nodes") }}
+*/}}
+{{- define "common.names.qualified" -}}
+{{- $name := printf "%s-%s" .ctx.Release.Namespace (include "common.names.fullname" .ctx) -}}
+{{- if .suffix -}}{{- $name = printf "%s-%s" $name .suffix -}}{{- end -}}
+{{- $name | trunc 253 | trimSuffix "-" -}}
+{{- end -}}
