@@ -7,12 +7,9 @@ Usage: {{ include "backend-operator.workflowNamespace" . }}
 {{- end -}}
 
 {{/*
-backend-operator.errors: the chart's own findings for common.validate, as a JSON list.
+backend-operator.workflowServiceAccountName: workflowServiceAccount.name, or "<fullname>-workflow".
+Usage: {{ include "backend-operator.workflowServiceAccountName" . }}
 */}}
-{{- define "backend-operator.errors" -}}
-{{- $errors := list -}}
-{{- if and .Values.workflowServiceAccount.create (not .Values.workflowServiceAccount.name) -}}
-{{- $errors = append $errors "workflowServiceAccount.name: required when workflowServiceAccount.create is true (the account named in the service chart's pod templates)" -}}
-{{- end -}}
-{{- toJson $errors -}}
+{{- define "backend-operator.workflowServiceAccountName" -}}
+{{- .Values.workflowServiceAccount.name | default (printf "%s-workflow" (include "common.names.fullname" .)) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}

@@ -1,0 +1,237 @@
+// Package render renders the charts in process exactly as `helm install` does
+// (Helm's loader, chartutil.ToRenderValues with the schema enforced, and
+// engine.Render), then decodes every manifest strictly into its k8s.io/api
+// type: an unknown or duplicate field is an error, not a silently dropped key.
+package render
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
+
+	"github.com/osmo-wi/charts/tests/harness/project"
+)
+
+// KubeVersion is the Kubernetes version the harness clusters run, and the one
+// renders assume (Helm's offline default would be v1.20).
+const KubeVersion = "v1.34.3"
+
+// Charts are the four application charts, in install order.
+var Charts = []string{"service", "router", "backend-operator", "web-ui"}
+
+// Release names the release a render is for.
+type Release struct {
+	Name      string
+	Namespace string
+	IsUpgrade bool
+}
+
+// Manifest is one rendered object.
+type Manifest struct {
+	Source string         // template that produced it, e.g. "router/templates/workloads.yaml"
+	Text   string         // the YAML as rendered
+	Object runtime.Object // the strictly decoded typed object
+	Hook   bool           // a Helm hook (e.g. the `helm test` pod), not a release resource
+}
+
+// Result is a whole render: manifests in Helm's install order, hooks last, and NOTES.txt.
+type Result struct {
+	Manifests []Manifest
+	Notes     string
+}
+
+// strict decodes into the client-go scheme's types, refusing unknown and duplicate fields.
+var strict = serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
+
+// Chart loads charts/<name> with the library chart from charts/common, never a
+// packaged copy left in charts/<name>/charts/ by `helm dependency build`, which
+// could be stale. Every call returns a new chart: rendering mutates it.
+func Chart(name string) (*chart.Chart, error) {
+	files, err := chartFiles(name)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := loader.LoadFiles(files)
+	if err != nil {
+		return nil, fmt.Errorf("load chart %s: %w", name, err)
+	}
+	if name == "common" {
+		return ch, nil
+	}
+	common, err := Chart("common")
+	if err != nil {
+		return nil, err
+	}
+	var deps []*chart.Chart
+	for _, dep := range ch.Dependencies() {
+		if dep.Name() != "common" {
+			deps = append(deps, dep)
+		}
+	}
+	ch.SetDependencies(append(deps, common)...)
+	return ch, nil
+}
+
+// chartFiles reads a chart folder once and keeps its files in memory.
+var (
+	filesMu    sync.Mutex
+	filesCache = map[string][]*loader.BufferedFile{}
+)
+
+func chartFiles(name string) ([]*loader.BufferedFile, error) {
+	filesMu.Lock()
+	defer filesMu.Unlock()
+	if files, ok := filesCache[name]; ok {
+		return files, nil
+	}
+	dir := project.Path("charts", name)
+	var files []*loader.BufferedFile
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			if rel == "charts" { // packaged dependencies: the fresh library chart replaces them
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, &loader.BufferedFile{Name: filepath.ToSlash(rel), Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read chart %s: %w", name, err)
+	}
+	filesCache[name] = files
+	return files, nil
+}
+
+// Capabilities are those of the harness clusters.
+func Capabilities() *chartutil.Capabilities {
+	caps := chartutil.DefaultCapabilities.Copy()
+	caps.KubeVersion = chartutil.KubeVersion{Version: KubeVersion, Major: "1", Minor: "34"}
+	return caps
+}
+
+// Render renders a chart with user values as `helm install` (or upgrade) would.
+func Render(ch *chart.Chart, values map[string]any, rel Release) (*Result, error) {
+	if values == nil {
+		values = map[string]any{}
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(ch, values); err != nil {
+		return nil, err
+	}
+	options := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade, Revision: 1}
+	top, err := chartutil.ToRenderValues(ch, values, options, Capabilities())
+	if err != nil {
+		return nil, err
+	}
+	files, err := engine.Render(ch, top)
+	if err != nil {
+		return nil, err
+	}
+	return decode(ch.Name(), files)
+}
+
+// RenderFiles renders with values files merged in order, as `helm install -f a -f b`.
+func RenderFiles(chartName string, rel Release, valueFiles ...string) (*Result, error) {
+	values, err := ReadValues(valueFiles...)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := Chart(chartName)
+	if err != nil {
+		return nil, err
+	}
+	return Render(ch, values, rel)
+}
+
+// ReadValues merges values files in order, later files winning, as Helm's -f does.
+func ReadValues(files ...string) (map[string]any, error) {
+	merged := map[string]any{}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		values := map[string]any{}
+		if err := yaml.Unmarshal(data, &values); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		merged = chartutil.MergeTables(values, merged)
+	}
+	return merged, nil
+}
+
+func decode(chartName string, files map[string]string) (*Result, error) {
+	result := &Result{Notes: files[path.Join(chartName, "templates", "NOTES.txt")]}
+	for name := range files {
+		if strings.HasSuffix(name, "NOTES.txt") {
+			delete(files, name)
+		}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range manifests {
+		if err := result.add(m.Name, m.Content, false); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range hooks {
+		if err := result.add(h.Path, h.Manifest, true); err != nil {
+			return nil, err
+		}
+	}
+	return result, nil
+}
+
+func (r *Result) add(source, text string, hook bool) error {
+	obj, _, err := strict.Decode([]byte(text), nil, nil)
+	if err != nil {
+		return fmt.Errorf("%s: strict decode: %w\n%s", source, err, text)
+	}
+	r.Manifests = append(r.Manifests, Manifest{Source: source, Text: text, Object: obj, Hook: hook})
+	return nil
+}
+
+// Objects returns the rendered objects of type T (e.g. *appsv1.Deployment), hooks included.
+func Objects[T runtime.Object](r *Result) []T {
+	var out []T
+	for _, m := range r.Manifests {
+		if obj, ok := m.Object.(T); ok {
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
+// Text is every manifest joined as a multi-document YAML stream.
+func (r *Result) Text() string {
+	var b strings.Builder
+	for _, m := range r.Manifests {
+		b.WriteString("---\n")
+		b.WriteString(m.Text)
+		b.WriteString("\n")
+	}
+	return b.String()
+}

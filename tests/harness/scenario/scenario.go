@@ -1,0 +1,63 @@
+// Package scenario lists the real-world scenarios under values-examples/: one
+// folder per scenario, one values file per chart. Every test layer (render,
+// lifecycle, identity, exchange) iterates the same list, so a new scenario
+// file is rendered, installed and asserted everywhere.
+package scenario
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/osmo-wi/charts/tests/harness/project"
+)
+
+// Scenario is one folder of values-examples/.
+type Scenario struct {
+	Name string
+	Dir  string
+}
+
+// ValuesFile is the scenario's values file for a chart.
+func (s Scenario) ValuesFile(chart string) string {
+	return filepath.Join(s.Dir, chart+".yaml")
+}
+
+// All returns every scenario, sorted by name; each must hold a file for each chart.
+func All(charts []string) ([]Scenario, error) {
+	root := project.Path("values-examples")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var out []Scenario
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == "gitops" {
+			continue
+		}
+		s := Scenario{Name: e.Name(), Dir: filepath.Join(root, e.Name())}
+		for _, chart := range charts {
+			if _, err := os.Stat(s.ValuesFile(chart)); err != nil {
+				return nil, fmt.Errorf("scenario %s has no values file for chart %s: %w", s.Name, chart, err)
+			}
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Get returns one scenario by name.
+func Get(name string, charts []string) (Scenario, error) {
+	all, err := All(charts)
+	if err != nil {
+		return Scenario{}, err
+	}
+	for _, s := range all {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Scenario{}, fmt.Errorf("no scenario %q under values-examples/", name)
+}

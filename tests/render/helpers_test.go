@@ -1,0 +1,128 @@
+// Package render_test proves the values contract of DESIGN.md on every chart,
+// in process: Helm's own loader, schema validation and engine, and strictly
+// decoded k8s.io/api objects. No cluster; each render takes milliseconds.
+package render_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/osmo-wi/charts/tests/harness/render"
+)
+
+// release is the fixed release every test renders unless it says otherwise.
+var release = render.Release{Name: "osmo", Namespace: "osmo"}
+
+// values parses a YAML values block written in a test.
+func values(t testing.TB, text string) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	require.NoError(t, yaml.Unmarshal([]byte(text), &out), "test values")
+	return out
+}
+
+// renderChart renders a chart with values, failing the test on error.
+func renderChart(t testing.TB, chart string, vals map[string]any) *render.Result {
+	t.Helper()
+	result, err := renderE(chart, vals, release)
+	require.NoError(t, err, "render %s", chart)
+	return result
+}
+
+func renderE(chart string, vals map[string]any, rel render.Release) (*render.Result, error) {
+	ch, err := render.Chart(chart)
+	if err != nil {
+		return nil, err
+	}
+	return render.Render(ch, vals, rel)
+}
+
+// pod is one pod the chart would create: a Deployment's template or a hook pod.
+type pod struct {
+	Owner string // "Deployment/osmo-router" or "Pod/osmo-router-test"
+	Meta  metav1.ObjectMeta
+	Spec  corev1.PodSpec
+	Hook  bool
+}
+
+// pods returns every pod template a render holds.
+func pods(r *render.Result) []pod {
+	var out []pod
+	for _, d := range render.Objects[*appsv1.Deployment](r) {
+		out = append(out, pod{Owner: "Deployment/" + d.Name, Meta: d.Spec.Template.ObjectMeta, Spec: d.Spec.Template.Spec})
+	}
+	for _, p := range render.Objects[*corev1.Pod](r) {
+		out = append(out, pod{Owner: "Pod/" + p.Name, Meta: p.ObjectMeta, Spec: p.Spec, Hook: true})
+	}
+	return out
+}
+
+// workloadPods are the Deployments' pods (hooks excluded).
+func workloadPods(r *render.Result) []pod {
+	var out []pod
+	for _, p := range pods(r) {
+		if !p.Hook {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// serviceAccounts returns the rendered ServiceAccounts by name.
+func serviceAccounts(r *render.Result) map[string]*corev1.ServiceAccount {
+	out := map[string]*corev1.ServiceAccount{}
+	for _, sa := range render.Objects[*corev1.ServiceAccount](r) {
+		out[sa.Name] = sa
+	}
+	return out
+}
+
+// forEachChart runs a parallel subtest per chart.
+func forEachChart(t *testing.T, test func(t *testing.T, chart string)) {
+	t.Helper()
+	for _, chart := range render.Charts {
+		t.Run(chart, func(t *testing.T) {
+			t.Parallel()
+			test(t, chart)
+		})
+	}
+}
+
+// componentKeys are the `services` entries of each chart that run as Deployments.
+var componentKeys = map[string][]string{
+	"service":          {"agent", "delayedJobMonitor", "logger", "service", "worker"},
+	"router":           {"router"},
+	"backend-operator": {"listener", "worker"},
+	"web-ui":           {"webUi"},
+}
+
+// perComponent builds `services: {<each component>: <block>}` values for a chart.
+func perComponent(chart string, block map[string]any) map[string]any {
+	services := map[string]any{}
+	for _, key := range componentKeys[chart] {
+		services[key] = block
+	}
+	return map[string]any{"services": services}
+}
+
+// linesContaining returns "source: line" for each rendered line holding text.
+func linesContaining(r *render.Result, text string) []string {
+	var out []string
+	for _, m := range r.Manifests {
+		for _, line := range strings.Split(m.Text, "\n") {
+			if strings.Contains(line, text) {
+				out = append(out, m.Source+": "+strings.TrimSpace(line))
+			}
+		}
+	}
+	return out
+}
+
+func describe(p pod) string { return fmt.Sprintf("%s (pod)", p.Owner) }
