@@ -126,3 +126,18 @@ for t in "${tools[@]}"; do
   for f in "$dir"/*; do ln -sfn "$f" "$bin/$(basename "$f")"; done
   printf '%-14s %-9s %s (%s)\n' "$name" "$version" "$what" "$(cd "$dir" && ls | tr '\n' ' ' | sed 's/ $//')"
 done
+
+# yamllint (for `ct lint`) is a Debian package, not a Go module.
+if selected yamllint; then
+  start=$SECONDS
+  if command -v yamllint >/dev/null; then
+    what="present"
+  else
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    if ! { $sudo apt-get install -y -q yamllint >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q yamllint >/dev/null 2>&1; }; }; then
+      echo "tools: yamllint: apt-get install yamllint FAILED (ct lint needs it)" >&2; exit 1
+    fi
+    what="installed in $((SECONDS - start))s"
+  fi
+  printf '%-14s %-9s %s (%s)\n' yamllint debian "$what" "$(command -v yamllint)"
+fi

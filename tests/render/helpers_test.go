@@ -5,6 +5,7 @@ package render_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -123,6 +124,11 @@ func linesContaining(r *render.Result, text string) []string {
 		}
 	}
 	return out
+}
+
+func readFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	return string(data), err
 }
 
 func describe(p pod) string { return fmt.Sprintf("%s (pod)", p.Owner) }

@@ -1,53 +1,75 @@
 {{/*
 global.* is read by every chart and stays open in the schema (so a chart works as a
-subchart), which means its keys may be missing or of the wrong type. Helpers read
-global only through common.globals, which always returns every key with the right
-type (the schema rejects wrong types; this keeps helpers total even without it).
+subchart), which means its keys may be missing. Helpers read global only through
+common.globals, which always returns every key with the right type.
 */}}
 
 {{/*
-common.globals: the global values the charts read, each present and well-typed.
-Usage: {{ $global := include "common.globals" . | fromYaml }}
+common.memo: the output of the named helper for this chart render, computed once.
+For helpers that depend only on the chart's values (globals, identity settings, pull
+secrets): every component's pod reads them, and recomputing them dominated render
+time. The cache lives on the chart's root context, which Helm creates per render.
+Usage: {{ include "common.memo" (dict "ctx" . "name" "common.globals.compute") }}
 */}}
-{{- define "common.globals" -}}
-{{- $g := .Values.global -}}
-{{- if not (kindIs "map" $g) -}}{{- $g = dict -}}{{- end -}}
-{{- $image := include "common.globals.map" (dig "image" dict $g) | fromYaml -}}
-{{- $wi := include "common.globals.map" (dig "workloadIdentity" dict $g) | fromYaml -}}
-{{- $azure := include "common.globals.map" (dig "azure" dict $wi) | fromYaml -}}
-{{- $aws := include "common.globals.map" (dig "aws" dict $wi) | fromYaml -}}
-{{- $gcp := include "common.globals.map" (dig "gcp" dict $wi) | fromYaml -}}
-extraPodLabels: {{ include "common.globals.map" (dig "extraPodLabels" dict $g) }}
-podAnnotations: {{ include "common.globals.map" (dig "podAnnotations" dict $g) }}
-imagePullSecrets: {{ include "common.globals.list" (dig "imagePullSecrets" list $g) }}
-imagePullSecret: {{ include "common.globals.string" (dig "imagePullSecret" "" $g) }}
-image:
-  registry: {{ include "common.globals.string" (dig "registry" "" $image) }}
-  tag: {{ include "common.globals.string" (dig "tag" "" $image) }}
-  pullPolicy: {{ include "common.globals.string" (dig "pullPolicy" "" $image) }}
-workloadIdentity:
-  provider: {{ include "common.globals.string" (dig "provider" "" $wi) }}
-  azure:
-    clientId: {{ include "common.globals.string" (dig "clientId" "" $azure) }}
-    tenantId: {{ include "common.globals.string" (dig "tenantId" "" $azure) }}
-  aws:
-    roleArn: {{ include "common.globals.string" (dig "roleArn" "" $aws) }}
-  gcp:
-    serviceAccount: {{ include "common.globals.string" (dig "serviceAccount" "" $gcp) }}
-    workloadIdentityProvider: {{ include "common.globals.string" (dig "workloadIdentityProvider" "" $gcp) }}
+{{- define "common.memo" -}}
+{{- if not (hasKey .ctx "osmoCommonMemo") -}}
+{{- $_ := set .ctx "osmoCommonMemo" dict -}}
+{{- end -}}
+{{- $cache := index .ctx "osmoCommonMemo" -}}
+{{- if not (hasKey $cache .name) -}}
+{{- $_ := set $cache .name (include .name .ctx) -}}
+{{- end -}}
+{{- index $cache .name -}}
 {{- end -}}
 
-{{/* common.globals.map: the value as flow YAML when it is a map, else {}. */}}
+{{/*
+common.globals: the global values the charts read, each present and well-typed, as JSON.
+Usage: {{ $global := include "common.globals" . | fromJson }}
+*/}}
+{{- define "common.globals" -}}
+{{- include "common.memo" (dict "ctx" . "name" "common.globals.compute") -}}
+{{- end -}}
+
+{{- define "common.globals.compute" -}}
+{{- $g := .Values.global -}}
+{{- if not (kindIs "map" $g) -}}{{- $g = dict -}}{{- end -}}
+{{- $image := include "common.globals.map" (dig "image" dict $g) | fromJson -}}
+{{- $wi := include "common.globals.map" (dig "workloadIdentity" dict $g) | fromJson -}}
+{{- $azure := include "common.globals.map" (dig "azure" dict $wi) | fromJson -}}
+{{- $aws := include "common.globals.map" (dig "aws" dict $wi) | fromJson -}}
+{{- $gcp := include "common.globals.map" (dig "gcp" dict $wi) | fromJson -}}
+{{- toJson (dict
+  "extraPodLabels" (include "common.globals.map" (dig "extraPodLabels" dict $g) | fromJson)
+  "podAnnotations" (include "common.globals.map" (dig "podAnnotations" dict $g) | fromJson)
+  "imagePullSecrets" (include "common.globals.list" (dig "imagePullSecrets" list $g) | fromJsonArray)
+  "imagePullSecret" (include "common.globals.string" (dig "imagePullSecret" "" $g))
+  "image" (dict
+    "registry" (include "common.globals.string" (dig "registry" "" $image))
+    "tag" (include "common.globals.string" (dig "tag" "" $image))
+    "pullPolicy" (include "common.globals.string" (dig "pullPolicy" "" $image)))
+  "workloadIdentity" (dict
+    "provider" (include "common.globals.string" (dig "provider" "" $wi))
+    "azure" (dict
+      "clientId" (include "common.globals.string" (dig "clientId" "" $azure))
+      "tenantId" (include "common.globals.string" (dig "tenantId" "" $azure)))
+    "aws" (dict "roleArn" (include "common.globals.string" (dig "roleArn" "" $aws)))
+    "gcp" (dict
+      "serviceAccount" (include "common.globals.string" (dig "serviceAccount" "" $gcp))
+      "workloadIdentityProvider" (include "common.globals.string" (dig "workloadIdentityProvider" "" $gcp))))
+) -}}
+{{- end -}}
+
+{{/* common.globals.map: the value as JSON when it is a map, else {}. */}}
 {{- define "common.globals.map" -}}
 {{- if kindIs "map" . -}}{{- toJson . -}}{{- else -}}{}{{- end -}}
 {{- end -}}
 
-{{/* common.globals.list: the value as flow YAML when it is a list, else []. */}}
+{{/* common.globals.list: the value as JSON when it is a list, else []. */}}
 {{- define "common.globals.list" -}}
 {{- if kindIs "slice" . -}}{{- toJson . -}}{{- else -}}[]{{- end -}}
 {{- end -}}
 
-{{/* common.globals.string: the value quoted when it is a scalar, else "". */}}
+{{/* common.globals.string: the value as a string when it is a scalar, else "". */}}
 {{- define "common.globals.string" -}}
-{{- if or (kindIs "map" .) (kindIs "slice" .) -}}""{{- else -}}{{- toString (default "" .) | quote -}}{{- end -}}
+{{- if not (or (kindIs "map" .) (kindIs "slice" .)) -}}{{- toString (default "" .) -}}{{- end -}}
 {{- end -}}

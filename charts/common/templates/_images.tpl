@@ -9,7 +9,7 @@ common.images.image: the full image reference of a component.
 Usage: image: {{ include "common.images.image" (dict "ctx" $ "image" $component.image) }}
 */}}
 {{- define "common.images.image" -}}
-{{- $global := (include "common.globals" .ctx | fromYaml).image -}}
+{{- $global := (include "common.globals" .ctx | fromJson).image -}}
 {{- $registry := .image.registry | default $global.registry | default "nvcr.io/nvidia/osmo" -}}
 {{- $reference := printf "%s/%s" (trimSuffix "/" $registry) .image.repository -}}
 {{- if .image.digest -}}
@@ -25,7 +25,7 @@ common.images.pullPolicy: component pullPolicy, else global.image.pullPolicy, el
 Usage: imagePullPolicy: {{ include "common.images.pullPolicy" (dict "ctx" $ "image" $component.image) }}
 */}}
 {{- define "common.images.pullPolicy" -}}
-{{- .image.pullPolicy | default (include "common.globals" .ctx | fromYaml).image.pullPolicy | default "IfNotPresent" -}}
+{{- .image.pullPolicy | default (include "common.globals" .ctx | fromJson).image.pullPolicy | default "IfNotPresent" -}}
 {{- end -}}
 
 {{/*
@@ -35,8 +35,12 @@ Renders nothing at all when there are none.
 Usage: {{- with include "common.images.pullSecrets" . }}{{ . | nindent 6 }}{{ end }}
 */}}
 {{- define "common.images.pullSecrets" -}}
+{{- include "common.memo" (dict "ctx" . "name" "common.images.pullSecrets.compute") -}}
+{{- end -}}
+
+{{- define "common.images.pullSecrets.compute" -}}
 {{- $names := list -}}
-{{- $global := include "common.globals" . | fromYaml -}}
+{{- $global := include "common.globals" . | fromJson -}}
 {{- $entries := concat $global.imagePullSecrets (list $global.imagePullSecret) (default list .Values.imagePullSecrets) -}}
 {{- range $entries -}}
 {{- $name := . -}}

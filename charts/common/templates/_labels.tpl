@@ -5,15 +5,20 @@ adding a pod label can never hit an immutable field on upgrade.
 */}}
 
 {{/*
-common.labels.standard: labels for every object's metadata; component optional.
-Usage: {{ include "common.labels.standard" (dict "ctx" $ "key" "worker") | nindent 4 }}
+common.labels.standard: labels for every object's metadata, as JSON; component optional.
+Usage: {{ include "common.labels.standard" (dict "ctx" $ "key" "worker") | fromJson }}
 */}}
 {{- define "common.labels.standard" -}}
-{{ include "common.labels.selector" . }}
-helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
-app.kubernetes.io/part-of: osmo
+{{- $labels := dict
+  "app.kubernetes.io/name" (include "common.names.name" .ctx)
+  "app.kubernetes.io/instance" .ctx.Release.Name
+  "helm.sh/chart" (printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-")
+  "app.kubernetes.io/version" .ctx.Chart.AppVersion
+  "app.kubernetes.io/managed-by" .ctx.Release.Service
+  "app.kubernetes.io/part-of" "osmo"
+-}}
+{{- with .key -}}{{- $_ := set $labels "app.kubernetes.io/component" (include "common.names.component" .) -}}{{- end -}}
+{{- toJson $labels -}}
 {{- end -}}
 
 {{/*
@@ -47,20 +52,23 @@ The chart's own labels win, so no user label can change what a selector matches.
 Usage: {{ include "common.labels.render" (dict "ctx" $ "key" "worker" "extra" (list $userLabels)) | nindent 4 }}
 */}}
 {{- define "common.labels.render" -}}
-{{- $standard := include "common.labels.standard" . | fromYaml -}}
-{{- include "common.labels.stringMap" (include "common.labels.merge" (concat (default list .extra) (list $standard)) | fromYaml) -}}
+{{- $standard := include "common.labels.standard" . | fromJson -}}
+{{- include "common.labels.stringMap" (include "common.labels.merge" (concat (default list .extra) (list $standard)) | fromJson) -}}
 {{- end -}}
 
 {{/*
-common.labels.merge: merges maps left to right (later wins) into a new map.
-Usage: {{ $labels := include "common.labels.merge" (list $a $b) | fromYaml }}
+common.labels.merge: merges maps left to right (later wins) into a new map of strings, as JSON;
+anything that is not a map is skipped.
+Usage: {{ $labels := include "common.labels.merge" (list $a $b) | fromJson }}
 */}}
 {{- define "common.labels.merge" -}}
 {{- $merged := dict -}}
 {{- range . -}}
+{{- if kindIs "map" . -}}
 {{- range $key, $value := . -}}
 {{- $_ := set $merged $key (toString $value) -}}
 {{- end -}}
 {{- end -}}
-{{- toYaml $merged -}}
+{{- end -}}
+{{- toJson $merged -}}
 {{- end -}}

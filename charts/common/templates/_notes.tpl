@@ -7,8 +7,8 @@ Usage: {{ include "common.notes" . }}
 {{- define "common.notes" -}}
 {{- $sa := include "common.serviceAccount.name" . -}}
 {{- $subject := printf "system:serviceaccount:%s:%s" .Release.Namespace $sa -}}
-{{- $wi := include "common.workloadIdentity.settings" . | fromYaml -}}
-{{- $annotations := include "common.serviceAccount.annotations" (dict "ctx" . "annotations" .Values.serviceAccount.annotations) | fromYaml -}}
+{{- $wi := include "common.workloadIdentity.settings" . | fromJson -}}
+{{- $annotations := include "common.serviceAccount.annotations" (dict "ctx" . "annotations" .Values.serviceAccount.annotations) | fromJson -}}
 {{- $provider := include "common.notes.provider" (dict "wi" $wi "annotations" $annotations) -}}
 OSMO {{ .Chart.Name }} {{ .Chart.AppVersion }} is installed as release "{{ .Release.Name }}" in namespace "{{ .Release.Namespace }}".
 

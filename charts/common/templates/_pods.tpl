@@ -12,8 +12,8 @@ Usage: {{ include "common.pod.labels" (dict "ctx" $ "key" "worker") | nindent 8 
 */}}
 {{- define "common.pod.labels" -}}
 {{- $component := index .ctx.Values.services .key -}}
-{{- $derived := include "common.workloadIdentity.podLabels" .ctx | fromYaml -}}
-{{- $global := include "common.globals" .ctx | fromYaml -}}
+{{- $derived := include "common.workloadIdentity.podLabels" .ctx | fromJson -}}
+{{- $global := include "common.globals" .ctx | fromJson -}}
 {{- $extra := list $derived $global.extraPodLabels .ctx.Values.extraPodLabels $component.extraPodLabels -}}
 {{- include "common.labels.render" (dict "ctx" .ctx "key" .key "extra" $extra) -}}
 {{- end -}}
@@ -21,28 +21,28 @@ Usage: {{ include "common.pod.labels" (dict "ctx" $ "key" "worker") | nindent 8 
 {{/*
 common.pod.annotations: pod annotations, merged lowest first: global.podAnnotations,
 podAnnotations, services.<component>.podAnnotations, then the chart's own (checksums).
-Usage: {{ include "common.pod.annotations" (dict "ctx" $ "key" "worker" "annotations" $own) | fromYaml }}
+Usage: {{ include "common.pod.annotations" (dict "ctx" $ "key" "worker" "annotations" $own) | fromJson }}
 */}}
 {{- define "common.pod.annotations" -}}
 {{- $component := index .ctx.Values.services .key -}}
-{{- $global := include "common.globals" .ctx | fromYaml -}}
+{{- $global := include "common.globals" .ctx | fromJson -}}
 {{- include "common.labels.merge" (list $global.podAnnotations .ctx.Values.podAnnotations $component.podAnnotations (default dict .annotations)) -}}
 {{- end -}}
 
 {{/*
 common.pod.env: the workload identity env, then services.<component>.extraEnv; a
 user entry with the same name replaces the derived one (no duplicate names).
-Usage: {{ include "common.pod.env" (dict "ctx" $ "key" "worker") | fromYamlArray }}
+Usage: {{ include "common.pod.env" (dict "ctx" $ "key" "worker") | fromJsonArray }}
 */}}
 {{- define "common.pod.env" -}}
 {{- $component := index .ctx.Values.services .key -}}
 {{- $userNames := list -}}
 {{- range $component.extraEnv -}}{{- $userNames = append $userNames .name -}}{{- end -}}
 {{- $env := list -}}
-{{- range include "common.workloadIdentity.gcpEnv" .ctx | fromYamlArray -}}
+{{- range include "common.workloadIdentity.gcpEnv" .ctx | fromJsonArray -}}
 {{- if not (has .name $userNames) -}}{{- $env = append $env . -}}{{- end -}}
 {{- end -}}
-{{- toYaml (concat $env $component.extraEnv) -}}
+{{- toJson (concat $env $component.extraEnv) -}}
 {{- end -}}
 
 {{/*
@@ -55,13 +55,13 @@ Usage: {{ include "common.deployment" (dict "ctx" $ "key" "worker") }}
 {{- define "common.deployment" -}}
 {{- $ctx := .ctx -}}
 {{- $component := index $ctx.Values.services .key -}}
-{{- $gcpVolumes := include "common.workloadIdentity.gcpVolumes" $ctx | fromYamlArray -}}
-{{- $gcpMounts := include "common.workloadIdentity.gcpVolumeMounts" $ctx | fromYamlArray -}}
+{{- $gcpVolumes := include "common.workloadIdentity.gcpVolumes" $ctx | fromJsonArray -}}
+{{- $gcpMounts := include "common.workloadIdentity.gcpVolumeMounts" $ctx | fromJsonArray -}}
 {{- $tmp := list (dict "name" "tmp" "emptyDir" dict) -}}
 {{- $tmpMount := list (dict "name" "tmp" "mountPath" "/tmp") -}}
 {{- $volumes := concat $tmp (default list .volumes) $gcpVolumes $component.extraVolumes -}}
 {{- $mounts := concat $tmpMount (default list .volumeMounts) $gcpMounts $component.extraVolumeMounts -}}
-{{- $env := include "common.pod.env" . | fromYamlArray -}}
+{{- $env := include "common.pod.env" . | fromJsonArray -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -79,7 +79,7 @@ spec:
     metadata:
       labels:
         {{- include "common.pod.labels" . | nindent 8 }}
-      {{- with include "common.pod.annotations" . | fromYaml }}
+      {{- with include "common.pod.annotations" . | fromJson }}
       annotations:
         {{- include "common.labels.stringMap" . | nindent 8 }}
       {{- end }}
@@ -170,7 +170,7 @@ common.testPod.identityScript: shell lines for the test pod asserting that the c
 identity the shortcut configures was injected (by the cloud's webhook).
 */}}
 {{- define "common.testPod.identityScript" -}}
-{{- $wi := include "common.workloadIdentity.settings" . | fromYaml -}}
+{{- $wi := include "common.workloadIdentity.settings" . | fromJson -}}
 {{- if eq $wi.provider "azure" -}}
 test -n "${AZURE_CLIENT_ID:-}" || { echo "AZURE_CLIENT_ID not injected: is the Azure Workload Identity webhook installed?"; exit 1; }; test -s "$AZURE_FEDERATED_TOKEN_FILE"
 {{- else if eq $wi.provider "aws" -}}
@@ -209,7 +209,7 @@ metadata:
   name: {{ printf "%s-test" (include "common.names.fullname" $ctx) | trunc 63 | trimSuffix "-" }}
   namespace: {{ $ctx.Release.Namespace }}
   labels:
-    {{- include "common.labels.render" (dict "ctx" $ctx "key" "test" "extra" (list (include "common.workloadIdentity.podLabels" $ctx | fromYaml) (include "common.globals" $ctx | fromYaml).extraPodLabels $ctx.Values.extraPodLabels)) | nindent 4 }}
+    {{- include "common.labels.render" (dict "ctx" $ctx "key" "test" "extra" (list (include "common.workloadIdentity.podLabels" $ctx | fromJson) (include "common.globals" $ctx | fromJson).extraPodLabels $ctx.Values.extraPodLabels)) | nindent 4 }}
   annotations:
     helm.sh/hook: test
     helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded

@@ -19,10 +19,10 @@ Usage: serviceAccountName: {{ include "common.serviceAccount.name" . }}
 {{/*
 common.serviceAccount.annotations: the annotations the chart's account needs: those the
 workload identity shortcut derives, then serviceAccount.annotations (explicit wins).
-Usage: {{ include "common.serviceAccount.annotations" (dict "ctx" $ "annotations" .Values.serviceAccount.annotations) | fromYaml }}
+Usage: {{ include "common.serviceAccount.annotations" (dict "ctx" $ "annotations" .Values.serviceAccount.annotations) | fromJson }}
 */}}
 {{- define "common.serviceAccount.annotations" -}}
-{{- $derived := include "common.workloadIdentity.serviceAccountAnnotations" .ctx | fromYaml -}}
+{{- $derived := include "common.workloadIdentity.serviceAccountAnnotations" .ctx | fromJson -}}
 {{- include "common.labels.merge" (list $derived .annotations) -}}
 {{- end -}}
 
@@ -40,7 +40,7 @@ metadata:
   namespace: {{ .Release.Namespace }}
   labels:
     {{- include "common.labels.render" (dict "ctx" . "extra" (list .Values.serviceAccount.labels)) | nindent 4 }}
-  {{- with include "common.serviceAccount.annotations" (dict "ctx" . "annotations" .Values.serviceAccount.annotations) | fromYaml }}
+  {{- with include "common.serviceAccount.annotations" (dict "ctx" . "annotations" .Values.serviceAccount.annotations) | fromJson }}
   annotations:
     {{- include "common.labels.stringMap" . | nindent 4 }}
   {{- end }}

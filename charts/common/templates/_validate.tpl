@@ -36,7 +36,7 @@ Usage: {{ include "common.validate" (dict "ctx" $ "errors" $chartErrors) }}
 {{- end -}}
 
 {{- define "common.validate.workloadIdentity" -}}
-{{- $wi := include "common.workloadIdentity.settings" .ctx | fromYaml -}}
+{{- $wi := include "common.workloadIdentity.settings" .ctx | fromJson -}}
 {{- $key := "global.workloadIdentity" -}}
 {{- $guid := "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$" -}}
 {{- $messages := list -}}
@@ -76,7 +76,7 @@ Usage: {{ include "common.validate" (dict "ctx" $ "errors" $chartErrors) }}
 {{/* Label names and values, wherever the user supplies them. */}}
 {{- define "common.validate.labels" -}}
 {{- $ctx := .ctx -}}
-{{- $sources := list (list "global.extraPodLabels" (include "common.globals" $ctx | fromYaml).extraPodLabels) (list "extraPodLabels" $ctx.Values.extraPodLabels) (list "serviceAccount.labels" $ctx.Values.serviceAccount.labels) -}}
+{{- $sources := list (list "global.extraPodLabels" (include "common.globals" $ctx | fromJson).extraPodLabels) (list "extraPodLabels" $ctx.Values.extraPodLabels) (list "serviceAccount.labels" $ctx.Values.serviceAccount.labels) -}}
 {{- range $key := include "common.components" $ctx | fromJsonArray -}}
 {{- $sources = append $sources (list (printf "services.%s.extraPodLabels" $key) (index $ctx.Values.services $key).extraPodLabels) -}}
 {{- end -}}

@@ -6,40 +6,50 @@ and extraPodLabels keep working and win over what is derived here.
 
 {{/*
 common.workloadIdentity.settings: global.workloadIdentity, every key present.
-Usage: {{ $wi := include "common.workloadIdentity.settings" . | fromYaml }}
+Usage: {{ $wi := include "common.workloadIdentity.settings" . | fromJson }}
 */}}
 {{- define "common.workloadIdentity.settings" -}}
-{{- toYaml (include "common.globals" . | fromYaml).workloadIdentity -}}
+{{- include "common.memo" (dict "ctx" . "name" "common.workloadIdentity.settings.compute") -}}
+{{- end -}}
+
+{{- define "common.workloadIdentity.settings.compute" -}}
+{{- toJson (include "common.globals" . | fromJson).workloadIdentity -}}
 {{- end -}}
 
 {{/*
-common.workloadIdentity.serviceAccountAnnotations: annotations for the account, as YAML.
-Usage: {{ include "common.workloadIdentity.serviceAccountAnnotations" . | fromYaml }}
+common.workloadIdentity.serviceAccountAnnotations: annotations for the account, as JSON.
+Usage: {{ include "common.workloadIdentity.serviceAccountAnnotations" . | fromJson }}
 */}}
 {{- define "common.workloadIdentity.serviceAccountAnnotations" -}}
-{{- $wi := include "common.workloadIdentity.settings" . | fromYaml -}}
-{{- if eq $wi.provider "azure" }}
-azure.workload.identity/client-id: {{ $wi.azure.clientId | quote }}
-{{- with $wi.azure.tenantId }}
-azure.workload.identity/tenant-id: {{ . | quote }}
-{{- end }}
-{{- else if eq $wi.provider "aws" }}
-eks.amazonaws.com/role-arn: {{ $wi.aws.roleArn | quote }}
-{{- else if and (eq $wi.provider "gcp") $wi.gcp.serviceAccount }}
-iam.gke.io/gcp-service-account: {{ $wi.gcp.serviceAccount | quote }}
-{{- end }}
+{{- $wi := include "common.workloadIdentity.settings" . | fromJson -}}
+{{- $annotations := dict -}}
+{{- if eq $wi.provider "azure" -}}
+{{- $_ := set $annotations "azure.workload.identity/client-id" $wi.azure.clientId -}}
+{{- with $wi.azure.tenantId -}}{{- $_ := set $annotations "azure.workload.identity/tenant-id" . -}}{{- end -}}
+{{- else if eq $wi.provider "aws" -}}
+{{- $_ := set $annotations "eks.amazonaws.com/role-arn" $wi.aws.roleArn -}}
+{{- else if and (eq $wi.provider "gcp") $wi.gcp.serviceAccount -}}
+{{- $_ := set $annotations "iam.gke.io/gcp-service-account" $wi.gcp.serviceAccount -}}
+{{- end -}}
+{{- toJson $annotations -}}
 {{- end -}}
 
 {{/*
-common.workloadIdentity.podLabels: labels every pod needs for the provider, as YAML
+common.workloadIdentity.podLabels: labels every pod needs for the provider, as JSON
 (Azure's webhook only mutates pods labelled azure.workload.identity/use).
-Usage: {{ include "common.workloadIdentity.podLabels" . | fromYaml }}
+Usage: {{ include "common.workloadIdentity.podLabels" . | fromJson }}
 */}}
 {{- define "common.workloadIdentity.podLabels" -}}
-{{- $wi := include "common.workloadIdentity.settings" . | fromYaml -}}
-{{- if eq $wi.provider "azure" }}
-azure.workload.identity/use: "true"
-{{- end }}
+{{- include "common.memo" (dict "ctx" . "name" "common.workloadIdentity.podLabels.compute") -}}
+{{- end -}}
+
+{{- define "common.workloadIdentity.podLabels.compute" -}}
+{{- $wi := include "common.workloadIdentity.settings" . | fromJson -}}
+{{- if eq $wi.provider "azure" -}}
+{"azure.workload.identity/use": "true"}
+{{- else -}}
+{}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -56,7 +66,11 @@ common.workloadIdentity.gcpEnabled: "true" when pods need the external-account f
 Usage: {{ if include "common.workloadIdentity.gcpEnabled" . }}
 */}}
 {{- define "common.workloadIdentity.gcpEnabled" -}}
-{{- $wi := include "common.workloadIdentity.settings" . | fromYaml -}}
+{{- include "common.memo" (dict "ctx" . "name" "common.workloadIdentity.gcpEnabled.compute") -}}
+{{- end -}}
+
+{{- define "common.workloadIdentity.gcpEnabled.compute" -}}
+{{- $wi := include "common.workloadIdentity.settings" . | fromJson -}}
 {{- if and (eq $wi.provider "gcp") $wi.gcp.workloadIdentityProvider -}}true{{- end -}}
 {{- end -}}
 
@@ -74,7 +88,7 @@ common.workloadIdentity.gcpCredentialConfiguration: the external_account JSON
 Usage: {{ include "common.workloadIdentity.gcpCredentialConfiguration" . }}
 */}}
 {{- define "common.workloadIdentity.gcpCredentialConfiguration" -}}
-{{- $wi := include "common.workloadIdentity.settings" . | fromYaml -}}
+{{- $wi := include "common.workloadIdentity.settings" . | fromJson -}}
 {{- $config := dict
   "type" "external_account"
   "audience" $wi.gcp.workloadIdentityProvider
@@ -108,26 +122,17 @@ data:
 {{- end -}}
 
 {{/*
-common.workloadIdentity.gcpVolumes / gcpVolumeMounts / gcpEnv: the pod parts, as YAML
+common.workloadIdentity.gcpVolumes / gcpVolumeMounts / gcpEnv: the pod parts, as JSON
 lists (empty when GCP federation is off).
-Usage: {{ include "common.workloadIdentity.gcpVolumes" . | fromYamlArray }}
+Usage: {{ include "common.workloadIdentity.gcpVolumes" . | fromJsonArray }}
 */}}
 {{- define "common.workloadIdentity.gcpVolumes" -}}
 {{- if include "common.workloadIdentity.gcpEnabled" . -}}
-{{- $wi := include "common.workloadIdentity.settings" . | fromYaml -}}
-- name: gcp-ksa
-  projected:
-    defaultMode: 0444
-    sources:
-      - serviceAccountToken:
-          audience: {{ $wi.gcp.workloadIdentityProvider | quote }}
-          expirationSeconds: 3600
-          path: token
-      - configMap:
-          name: {{ include "common.workloadIdentity.gcpConfigMapName" . }}
-          items:
-            - key: credential-configuration.json
-              path: credential-configuration.json
+{{- $wi := include "common.workloadIdentity.settings" . | fromJson -}}
+{{- $token := dict "audience" $wi.gcp.workloadIdentityProvider "expirationSeconds" 3600 "path" "token" -}}
+{{- $file := dict "key" "credential-configuration.json" "path" "credential-configuration.json" -}}
+{{- $configMap := dict "name" (include "common.workloadIdentity.gcpConfigMapName" .) "items" (list $file) -}}
+{{- toJson (list (dict "name" "gcp-ksa" "projected" (dict "defaultMode" 292 "sources" (list (dict "serviceAccountToken" $token) (dict "configMap" $configMap))))) -}}
 {{- else -}}
 []
 {{- end -}}
@@ -135,9 +140,7 @@ Usage: {{ include "common.workloadIdentity.gcpVolumes" . | fromYamlArray }}
 
 {{- define "common.workloadIdentity.gcpVolumeMounts" -}}
 {{- if include "common.workloadIdentity.gcpEnabled" . -}}
-- name: gcp-ksa
-  mountPath: {{ include "common.workloadIdentity.gcpDirectory" . }}
-  readOnly: true
+{{- toJson (list (dict "name" "gcp-ksa" "mountPath" (include "common.workloadIdentity.gcpDirectory" .) "readOnly" true)) -}}
 {{- else -}}
 []
 {{- end -}}
@@ -145,8 +148,7 @@ Usage: {{ include "common.workloadIdentity.gcpVolumes" . | fromYamlArray }}
 
 {{- define "common.workloadIdentity.gcpEnv" -}}
 {{- if include "common.workloadIdentity.gcpEnabled" . -}}
-- name: GOOGLE_APPLICATION_CREDENTIALS
-  value: {{ printf "%s/credential-configuration.json" (include "common.workloadIdentity.gcpDirectory" .) }}
+{{- toJson (list (dict "name" "GOOGLE_APPLICATION_CREDENTIALS" "value" (printf "%s/credential-configuration.json" (include "common.workloadIdentity.gcpDirectory" .)))) -}}
 {{- else -}}
 []
 {{- end -}}

@@ -9,6 +9,10 @@ import (
 	"sync"
 )
 
+// Charts are the four application charts, in install order (charts/common is
+// the library they share).
+var Charts = []string{"service", "router", "backend-operator", "web-ui"}
+
 var (
 	rootOnce sync.Once
 	root     string

@@ -6,9 +6,12 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -16,7 +19,9 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -30,7 +35,7 @@ import (
 const KubeVersion = "v1.34.3"
 
 // Charts are the four application charts, in install order.
-var Charts = []string{"service", "router", "backend-operator", "web-ui"}
+var Charts = project.Charts
 
 // Release names the release a render is for.
 type Release struct {
@@ -181,35 +186,54 @@ func ReadValues(files ...string) (map[string]any, error) {
 	return merged, nil
 }
 
+// decode splits the rendered files into manifests, decodes each once, strictly,
+// and orders them as Helm installs them (kinds in InstallOrder, hooks last).
 func decode(chartName string, files map[string]string) (*Result, error) {
 	result := &Result{Notes: files[path.Join(chartName, "templates", "NOTES.txt")]}
-	for name := range files {
-		if strings.HasSuffix(name, "NOTES.txt") {
-			delete(files, name)
+	names := slices.Sorted(maps.Keys(files))
+	for _, name := range names {
+		if strings.HasSuffix(name, "NOTES.txt") || path.Base(name)[0] == '_' {
+			continue
+		}
+		docs := releaseutil.SplitManifests(files[name])
+		keys := slices.Collect(maps.Keys(docs))
+		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+		for _, key := range keys {
+			if strings.TrimSpace(docs[key]) == "" {
+				continue
+			}
+			if err := result.add(name, docs[key]); err != nil {
+				return nil, err
+			}
 		}
 	}
-	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
-	if err != nil {
-		return nil, err
+	rank := map[string]int{}
+	for i, kind := range releaseutil.InstallOrder {
+		rank[kind] = i + 1
 	}
-	for _, m := range manifests {
-		if err := result.add(m.Name, m.Content, false); err != nil {
-			return nil, err
+	order := func(m Manifest) int {
+		if m.Hook {
+			return len(rank) + 2
 		}
-	}
-	for _, h := range hooks {
-		if err := result.add(h.Path, h.Manifest, true); err != nil {
-			return nil, err
+		if r, ok := rank[m.Object.GetObjectKind().GroupVersionKind().Kind]; ok {
+			return r
 		}
+		return len(rank) + 1 // unknown kinds install last, as in Helm
 	}
+	sort.SliceStable(result.Manifests, func(i, j int) bool { return order(result.Manifests[i]) < order(result.Manifests[j]) })
 	return result, nil
 }
 
-func (r *Result) add(source, text string, hook bool) error {
+func (r *Result) add(source, text string) error {
 	obj, _, err := strict.Decode([]byte(text), nil, nil)
 	if err != nil {
 		return fmt.Errorf("%s: strict decode: %w\n%s", source, err, text)
 	}
+	meta, err := apimeta.Accessor(obj)
+	if err != nil {
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	_, hook := meta.GetAnnotations()[release.HookAnnotation]
 	r.Manifests = append(r.Manifests, Manifest{Source: source, Text: text, Object: obj, Hook: hook})
 	return nil
 }

@@ -1,0 +1,25 @@
+# The two commands: `make demo` (the main job) and `make test` (every test).
+# Everything else is built by the project itself: `make tools` builds the pinned
+# toolchain from Go modules into .bin/ (cached per user, idempotent).
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.bin:$(PATH)
+
+# Two cores: two test packages at a time (each cluster package runs one control plane).
+GO_TEST_FLAGS ?= -p 2 -timeout 60m
+
+.PHONY: tools test bench generate cluster-up cluster-down
+
+tools:
+	@tools/install.sh
+
+test: tools
+	go test $(GO_TEST_FLAGS) ./...
+
+# Benchmarks print ratios measured within one run (render in process vs the helm CLI, ...).
+bench: tools
+	go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./tests/...
+
+# Regenerate what is derived from the values files: schemas and chart READMEs.
+generate: tools
+	go run ./tools/chartschema
+	helm-docs --chart-search-root charts --template-files ./_templates.gotmpl --template-files README.md.gotmpl --log-level warning
