@@ -187,3 +187,17 @@ func dig(m any, keys ...string) any {
 	}
 	return m
 }
+
+// The Argo CD and Flux examples' values blocks render on the charts they name.
+func TestGitOpsExamplesRender(t *testing.T) {
+	releases, err := scenario.GitOps()
+	require.NoError(t, err)
+	require.Len(t, releases, 2*len(render.Charts), "an Argo CD Application and a Flux HelmRelease per chart")
+	for _, r := range releases {
+		t.Run(r.Kind+"/"+r.Chart, func(t *testing.T) {
+			result, err := renderE(r.Chart, r.Values, render.Release{Name: r.Release, Namespace: "osmo"})
+			require.NoError(t, err)
+			assert.NotEmpty(t, workloadPods(result))
+		})
+	}
+}

@@ -13,11 +13,16 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/project"
 )
 
-// Build copies charts/ (and ct.yaml) into dst and runs `helm dependency build`
-// for every application chart. It returns the copy's charts folder.
+// Build copies the repository's charts/ into dst and runs `helm dependency
+// build` for every application chart. It returns the copy's charts folder.
 func Build(dst string) (string, error) {
+	return BuildFrom(project.Path("charts"), dst)
+}
+
+// BuildFrom is Build for another charts folder (an earlier version from git history).
+func BuildFrom(src, dst string) (string, error) {
 	charts := filepath.Join(dst, "charts")
-	if err := os.CopyFS(charts, os.DirFS(project.Path("charts"))); err != nil {
+	if err := os.CopyFS(charts, os.DirFS(src)); err != nil {
 		return "", fmt.Errorf("copy charts: %w", err)
 	}
 	for _, chart := range project.Charts {
@@ -40,6 +45,11 @@ func Helm(dir string, args ...string) ([]byte, error) {
 // Run runs a pinned tool from .bin/ in dir with .bin/ first on PATH and Helm's
 // folders inside dir.
 func Run(dir, tool string, args ...string) ([]byte, error) {
+	return RunWithEnv(dir, nil, tool, args...)
+}
+
+// RunWithEnv is Run with extra environment variables (KUBECONFIG=...).
+func RunWithEnv(dir string, env []string, tool string, args ...string) ([]byte, error) {
 	bin, err := project.Bin(tool)
 	if err != nil {
 		return nil, err
@@ -51,5 +61,6 @@ func Run(dir, tool string, args ...string) ([]byte, error) {
 		"HELM_CONFIG_HOME="+filepath.Join(dir, ".helm", "config"),
 		"HELM_DATA_HOME="+filepath.Join(dir, ".helm", "data"),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	return cmd.CombinedOutput()
 }
