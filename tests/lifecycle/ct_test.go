@@ -1,0 +1,28 @@
+package lifecycle_test
+
+import (
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/osmo-wi/charts/tests/harness/chartdir"
+	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/project"
+)
+
+// `ct install` (ct.yaml and each chart's ci/*-values.yaml) passes against the
+// package's cluster, as it does on kind in CI: install --wait, helm test, delete.
+func TestCTInstall(t *testing.T) {
+	t.Parallel()
+	c := cluster.Shared(t)
+	dir := filepath.Dir(charts(t))
+	out, err := chartdir.RunWithEnv(dir, []string{"KUBECONFIG=" + c.KubeconfigPath()}, "ct", "install",
+		"--config", project.Path("ct.yaml"), "--all", "--chart-dirs", filepath.Join(dir, "charts"))
+	require.NoError(t, err, "ct install:\n%s", out)
+	for _, chart := range project.Charts {
+		assert.Regexp(t, regexp.MustCompile(`✔︎ `+chart+` => \(version: "[^"]+", path: "[^"]+"\)`), string(out), "ct installed and tested %s", chart)
+	}
+}

@@ -1,0 +1,174 @@
+// Package lifecycle_test proves, on a real API server, what operators and
+// GitOps rely on: every chart × scenario installs, runs under the resolved
+// ServiceAccount and passes `helm test`; upgrades, rollbacks and uninstalls
+// keep their promises; pre-provisioned accounts are never touched; the same
+// holds with helm v3.22.0 and v4.3.1 (server-side apply).
+package lifecycle_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/osmo-wi/charts/tests/harness/chartdir"
+	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/helmcli"
+	"github.com/osmo-wi/charts/tests/harness/render"
+)
+
+func TestMain(m *testing.M) {
+	code := cluster.Run(m, cluster.Options{})
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// built is the package's copy of charts/ with dependencies built, made once.
+var built struct {
+	once sync.Once
+	dir  string // holds charts/ and the private Helm homes
+	err  error
+}
+
+// charts returns the folder of CLI-ready charts.
+func charts(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "osmo-lifecycle-charts-")
+		if built.err == nil {
+			_, built.err = chartdir.Build(built.dir)
+		}
+	})
+	require.NoError(t, built.err)
+	return filepath.Join(built.dir, "charts")
+}
+
+// helmFor returns the pinned helm (tool "helm" or "helm4") pointed at the package's cluster.
+func helmFor(t *testing.T, tool string) (helmcli.Helm, cluster.Cluster) {
+	c := cluster.Shared(t)
+	return helmcli.Helm{Tool: tool, Kubeconfig: c.KubeconfigPath(), Home: filepath.Join(t.TempDir(), "helm-home")}, c
+}
+
+// forEachHelm runs a parallel subtest per pinned helm version.
+func forEachHelm(t *testing.T, test func(t *testing.T, h helmcli.Helm, c cluster.Cluster)) {
+	for _, tool := range helmcli.Versions {
+		t.Run(tool, func(t *testing.T) {
+			t.Parallel()
+			h, c := helmFor(t, tool)
+			test(t, h, c)
+		})
+	}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// releaseSelector selects every object a release labels.
+func releaseSelector(release string) metav1.ListOptions {
+	return metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + release}
+}
+
+// expectedAccount is the account the chart promises its pods run under, read
+// from the in-process render of the same values (render tests prove it right).
+func expectedAccount(t *testing.T, chart, namespace, release string, valuesFiles ...string) string {
+	t.Helper()
+	r, err := render.RenderFiles(chart, render.Release{Name: release, Namespace: namespace}, valuesFiles...)
+	require.NoError(t, err)
+	deployments := render.Objects[*appsv1.Deployment](r)
+	require.NotEmpty(t, deployments)
+	return deployments[0].Spec.Template.Spec.ServiceAccountName
+}
+
+// verifyRelease asserts what the API server did with an installed release:
+// every Deployment Available, every pod under the account, every binding naming it.
+func verifyRelease(t *testing.T, c cluster.Cluster, namespace, release, account string) {
+	t.Helper()
+	client := c.Client()
+	deployments, err := client.AppsV1().Deployments(namespace).List(ctx(t), releaseSelector(release))
+	require.NoError(t, err)
+	require.NotEmpty(t, deployments.Items, "release %s has Deployments", release)
+	for _, d := range deployments.Items {
+		assert.True(t, available(d), "Deployment %s is Available: %+v", d.Name, d.Status.Conditions)
+	}
+	pods, err := client.CoreV1().Pods(namespace).List(ctx(t), releaseSelector(release))
+	require.NoError(t, err)
+	running := 0
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil || p.Labels["app.kubernetes.io/component"] == "test" {
+			continue
+		}
+		running++
+		assert.Equal(t, account, p.Spec.ServiceAccountName, "pod %s", p.Name)
+	}
+	assert.GreaterOrEqual(t, running, len(deployments.Items), "a pod per Deployment at least")
+	for _, subject := range bindingSubjects(t, c, namespace, release) {
+		assert.Equal(t, account, subject.Name, "RBAC subject")
+		assert.Equal(t, namespace, subject.Namespace, "RBAC subject namespace")
+	}
+}
+
+func available(d appsv1.Deployment) bool {
+	for _, cond := range d.Status.Conditions {
+		if cond.Type == appsv1.DeploymentAvailable && cond.Status == corev1.ConditionTrue {
+			return d.Status.ObservedGeneration >= d.Generation
+		}
+	}
+	return false
+}
+
+func bindingSubjects(t *testing.T, c cluster.Cluster, namespace, release string) []rbacv1.Subject {
+	t.Helper()
+	var subjects []rbacv1.Subject
+	roleBindings, err := c.Client().RbacV1().RoleBindings(namespace).List(ctx(t), releaseSelector(release))
+	require.NoError(t, err)
+	for _, b := range roleBindings.Items {
+		subjects = append(subjects, b.Subjects...)
+	}
+	clusterBindings, err := c.Client().RbacV1().ClusterRoleBindings().List(ctx(t), releaseSelector(release))
+	require.NoError(t, err)
+	for _, b := range clusterBindings.Items {
+		if slices.ContainsFunc(b.Subjects, func(s rbacv1.Subject) bool { return s.Namespace == namespace }) {
+			subjects = append(subjects, b.Subjects...)
+		}
+	}
+	return subjects
+}
+
+// createAccount creates a ServiceAccount the way an operator would, outside Helm.
+func createAccount(t *testing.T, c cluster.Cluster, namespace, name string, annotations map[string]string) *corev1.ServiceAccount {
+	t.Helper()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
+		Name: name, Namespace: namespace,
+		Labels:      map[string]string{"owner": "platform-team"},
+		Annotations: annotations,
+	}}
+	created, err := c.Client().CoreV1().ServiceAccounts(namespace).Create(ctx(t), sa, metav1.CreateOptions{})
+	require.NoError(t, err, "create the pre-provisioned account %s", name)
+	return created
+}
+
+// helmTestPasses runs `helm test` and asserts the hook pod succeeded.
+func helmTestPasses(t *testing.T, h helmcli.Helm, namespace, release string) {
+	t.Helper()
+	out, err := h.Test(t, namespace, release)
+	require.NoError(t, err)
+	assert.Contains(t, out, "Phase:          Succeeded", "helm test output:\n%s", out)
+}
+
+func releaseName(chart string) string { return fmt.Sprintf("osmo-%s", chart) }

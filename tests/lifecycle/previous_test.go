@@ -1,0 +1,62 @@
+package lifecycle_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/osmo-wi/charts/tests/harness/chartdir"
+	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/helmcli"
+	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/tests/harness/scenario"
+)
+
+// baselineRef is the earlier chart version upgrades must come from: the first
+// commit whose charts passed their render tests. Move it forward on each release.
+const baselineRef = "564e20f"
+
+// The charts as they were at baselineRef (packaged from git history) upgrade to
+// the current ones with the same values file.
+func TestUpgradeFromPreviousChartVersion(t *testing.T) {
+	previous := previousCharts(t)
+	s, err := scenario.Get("aks-workload-identity-shortcut", render.Charts)
+	require.NoError(t, err)
+	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
+		for _, chart := range render.Charts {
+			t.Run(chart, func(t *testing.T) {
+				t.Parallel()
+				namespace := cluster.Namespace(t, c, "restricted")
+				release, values := releaseName(chart), s.ValuesFile(chart)
+				out, err := h.Install(t, namespace, release, filepath.Join(previous, chart), values)
+				require.NoError(t, err, "install the previous version: %s", out)
+				out, err = h.Upgrade(t, namespace, release, charts(t)+"/"+chart, values)
+				require.NoError(t, err, "upgrade to the current version: %s", out)
+				verifyRelease(t, c, namespace, release, expectedAccount(t, chart, namespace, release, values))
+				helmTestPasses(t, h, namespace, release)
+			})
+		}
+	})
+}
+
+// previousCharts extracts charts/ at baselineRef and builds their dependencies.
+func previousCharts(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	archive := exec.Command("git", "archive", "--format=tar", baselineRef, "charts")
+	archive.Dir = project.MustRoot()
+	tarball, err := archive.Output()
+	require.NoError(t, err, "git archive %s (the tests need the repository's history)", baselineRef)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "charts.tar"), tarball, 0o644))
+	untar := exec.Command("tar", "-xf", "charts.tar")
+	untar.Dir = dir
+	out, err := untar.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	charts, err := chartdir.BuildFrom(filepath.Join(dir, "charts"), filepath.Join(dir, "built"))
+	require.NoError(t, err)
+	return charts
+}

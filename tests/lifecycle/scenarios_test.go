@@ -1,0 +1,74 @@
+package lifecycle_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/helmcli"
+	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/tests/harness/scenario"
+)
+
+// Every chart × every scenario installs into a namespace enforcing Pod Security
+// "restricted", becomes Available under the resolved account, and passes `helm test`,
+// with both helm versions.
+func TestEveryScenarioInstalls(t *testing.T) {
+	all, err := scenario.All(render.Charts)
+	require.NoError(t, err)
+	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
+		for _, s := range all {
+			t.Run(s.Name, func(t *testing.T) {
+				t.Parallel()
+				namespace := cluster.Namespace(t, c, "restricted")
+				for _, chart := range render.Charts {
+					installRelease(t, h, c, namespace, chart, releaseName(chart), s.ValuesFile(chart))
+				}
+			})
+		}
+	})
+}
+
+// installRelease installs a release with a values file, creating first the
+// pre-provisioned account the values name (as an operator would), and proves
+// it on the cluster: Available, under the resolved account, `helm test` passing.
+func installRelease(t *testing.T, h helmcli.Helm, c cluster.Cluster, namespace, chart, release, valuesFile string) {
+	t.Helper()
+	values, err := render.ReadValues(valuesFile)
+	require.NoError(t, err)
+	if account, annotations, ok := preProvisioned(values); ok {
+		if _, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), account, metav1.GetOptions{}); err != nil {
+			createAccount(t, c, namespace, account, annotations)
+		}
+	}
+	out, err := h.Install(t, namespace, release, charts(t)+"/"+chart, valuesFile)
+	require.NoError(t, err, out)
+	verifyRelease(t, c, namespace, release, expectedAccount(t, chart, namespace, release, valuesFile))
+	helmTestPasses(t, h, namespace, release)
+}
+
+// preProvisioned reports the account a values file expects to exist already.
+func preProvisioned(values map[string]any) (name string, annotations map[string]string, ok bool) {
+	sa, _ := values["serviceAccount"].(map[string]any)
+	if create, set := sa["create"].(bool); !set || create {
+		return "", nil, false
+	}
+	name, _ = sa["name"].(string)
+	annotations = map[string]string{}
+	if given, ok := sa["annotations"].(map[string]any); ok {
+		for k, v := range given {
+			annotations[k] = toString(v)
+		}
+	}
+	return name, annotations, name != ""
+}
+
+func toString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,198 @@
+package lifecycle_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/helmcli"
+	"github.com/osmo-wi/charts/tests/harness/render"
+)
+
+// valuesFile writes a values block to a file for one helm call.
+func valuesFile(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	return path
+}
+
+// podState is what an upgrade must change on every running pod of a release.
+type podState struct {
+	Team        string // extraPodLabels.team
+	PullSecrets []corev1.LocalObjectReference
+}
+
+// Upgrades with changed values (label added and changed, annotation changed, pull
+// secret added and removed) succeed without immutable-field errors and roll the
+// pods; rollback restores the earlier revision; uninstall removes the release's
+// objects and nothing else.
+func TestUpgradeRollbackUninstall(t *testing.T) {
+	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
+		for _, chart := range render.Charts {
+			t.Run(chart, func(t *testing.T) {
+				t.Parallel()
+				namespace := cluster.Namespace(t, c, "restricted")
+				release, dir := releaseName(chart), charts(t)+"/"+chart
+
+				// What else lives in the namespace: hand-made objects and another release.
+				sentinel := createSentinels(t, c, namespace)
+				out, err := h.Install(t, namespace, "bystander", dir)
+				require.NoError(t, err, out)
+
+				rev1 := valuesFile(t, "rev1", `{}`)
+				rev2 := valuesFile(t, "rev2", `
+extraPodLabels: {team: a}
+serviceAccount: {annotations: {example.com/owner: team-a}}
+imagePullSecrets: [osmo-registry]`)
+				rev3 := valuesFile(t, "rev3", `
+extraPodLabels: {team: b}
+serviceAccount: {annotations: {example.com/owner: team-b}}`)
+
+				out, err = h.Install(t, namespace, release, dir, rev1)
+				require.NoError(t, err, out)
+				out, err = h.Upgrade(t, namespace, release, dir, rev2)
+				require.NoError(t, err, out)
+				assertRolled(t, c, namespace, release, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
+				out, err = h.Upgrade(t, namespace, release, dir, rev3)
+				require.NoError(t, err, out)
+				assertRolled(t, c, namespace, release, podState{Team: "b"}, "team-b")
+				out, err = h.Rollback(t, namespace, release, 2)
+				require.NoError(t, err, out)
+				assertRolled(t, c, namespace, release, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
+				helmTestPasses(t, h, namespace, release)
+
+				out, err = h.Uninstall(t, namespace, release)
+				require.NoError(t, err, out)
+				assertGone(t, c, namespace, release)
+				sentinel.assertUntouched(t, c)
+				verifyRelease(t, c, namespace, "bystander", expectedAccount(t, chart, namespace, "bystander"))
+			})
+		}
+	})
+}
+
+// assertRolled checks that every Deployment's template and every running pod
+// carries the state, and the chart's account the annotation.
+func assertRolled(t *testing.T, c cluster.Cluster, namespace, release string, want podState, owner string) {
+	t.Helper()
+	deployments, err := c.Client().AppsV1().Deployments(namespace).List(ctx(t), releaseSelector(release))
+	require.NoError(t, err)
+	for _, d := range deployments.Items {
+		assert.True(t, available(d), "Deployment %s is Available after the change", d.Name)
+		assert.Equal(t, want.Team, d.Spec.Template.Labels["team"], "Deployment %s template", d.Name)
+		assert.Equal(t, want.PullSecrets, d.Spec.Template.Spec.ImagePullSecrets, "Deployment %s template", d.Name)
+	}
+	pods, err := c.Client().CoreV1().Pods(namespace).List(ctx(t), releaseSelector(release))
+	require.NoError(t, err)
+	current := 0
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil || p.Labels["app.kubernetes.io/component"] == "test" || p.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		if p.Labels["team"] == want.Team {
+			current++
+			assert.Equal(t, want.PullSecrets, p.Spec.ImagePullSecrets, "pod %s", p.Name)
+		}
+	}
+	assert.GreaterOrEqual(t, current, len(deployments.Items), "running pods rolled to team=%s", want.Team)
+	sa, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), release, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, owner, sa.Annotations["example.com/owner"])
+}
+
+// assertGone checks that no object of the release is left, in the namespace or cluster-wide.
+func assertGone(t *testing.T, c cluster.Cluster, namespace, release string) {
+	t.Helper()
+	client, selector := c.Client(), releaseSelector(release)
+	count := func(n int, err error) int { require.NoError(t, err); return n }
+	left := map[string]int{}
+	d, err := client.AppsV1().Deployments(namespace).List(ctx(t), selector)
+	left["Deployment"] = count(len(d.Items), err)
+	s, err := client.CoreV1().Services(namespace).List(ctx(t), selector)
+	left["Service"] = count(len(s.Items), err)
+	cm, err := client.CoreV1().ConfigMaps(namespace).List(ctx(t), selector)
+	left["ConfigMap"] = count(len(cm.Items), err)
+	sa, err := client.CoreV1().ServiceAccounts(namespace).List(ctx(t), selector)
+	left["ServiceAccount"] = count(len(sa.Items), err)
+	r, err := client.RbacV1().Roles(namespace).List(ctx(t), selector)
+	left["Role"] = count(len(r.Items), err)
+	rb, err := client.RbacV1().RoleBindings(namespace).List(ctx(t), selector)
+	left["RoleBinding"] = count(len(rb.Items), err)
+	cr, err := client.RbacV1().ClusterRoles().List(ctx(t), metav1.ListOptions{LabelSelector: selector.LabelSelector})
+	left["ClusterRole(any namespace)"] = count(len(namesIn(cr.Items, namespace)), err)
+	crb, err := client.RbacV1().ClusterRoleBindings().List(ctx(t), metav1.ListOptions{LabelSelector: selector.LabelSelector})
+	left["ClusterRoleBinding"] = count(len(bindingNamesIn(crb.Items, namespace)), err)
+	for kind, n := range left {
+		assert.Zero(t, n, "%s objects of release %s left after uninstall", kind, release)
+	}
+}
+
+// sentinels are objects an operator made by hand in the release's namespace.
+type sentinels struct {
+	configMap *corev1.ConfigMap
+	account   *corev1.ServiceAccount
+}
+
+func createSentinels(t *testing.T, c cluster.Cluster, namespace string) sentinels {
+	t.Helper()
+	cm, err := c.Client().CoreV1().ConfigMaps(namespace).Create(ctx(t), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "operator-notes", Namespace: namespace},
+		Data:       map[string]string{"note": "made by hand"},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return sentinels{configMap: cm, account: createAccount(t, c, namespace, "operator-made", map[string]string{"example.com/made-by": "hand"})}
+}
+
+func (s sentinels) assertUntouched(t *testing.T, c cluster.Cluster) {
+	t.Helper()
+	cm, err := c.Client().CoreV1().ConfigMaps(s.configMap.Namespace).Get(ctx(t), s.configMap.Name, metav1.GetOptions{})
+	require.NoError(t, err, "the hand-made ConfigMap survives")
+	assert.Equal(t, s.configMap.ResourceVersion, cm.ResourceVersion, "the hand-made ConfigMap is unchanged")
+	assertAccountUntouched(t, c, s.account)
+}
+
+// assertAccountUntouched checks an account still exists exactly as it was made.
+func assertAccountUntouched(t *testing.T, c cluster.Cluster, before *corev1.ServiceAccount) {
+	t.Helper()
+	now, err := c.Client().CoreV1().ServiceAccounts(before.Namespace).Get(ctx(t), before.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		t.Fatalf("ServiceAccount %s was deleted", before.Name)
+	}
+	require.NoError(t, err)
+	assert.Equal(t, before.UID, now.UID, "ServiceAccount %s was recreated", before.Name)
+	assert.Equal(t, before.ResourceVersion, now.ResourceVersion, "ServiceAccount %s was changed", before.Name)
+	assert.Equal(t, before.Annotations, now.Annotations)
+	assert.Equal(t, before.Labels, now.Labels)
+}
+
+// namesIn returns the ClusterRoles named for releases of this namespace
+// (cluster-scoped names carry the release namespace).
+func namesIn(roles []rbacv1.ClusterRole, namespace string) []string {
+	var names []string
+	for _, r := range roles {
+		if strings.HasPrefix(r.Name, namespace+"-") {
+			names = append(names, r.Name)
+		}
+	}
+	return names
+}
+
+func bindingNamesIn(bindings []rbacv1.ClusterRoleBinding, namespace string) []string {
+	var names []string
+	for _, b := range bindings {
+		if strings.HasPrefix(b.Name, namespace+"-") {
+			names = append(names, b.Name)
+		}
+	}
+	return names
+}
