@@ -43,6 +43,7 @@ func TestUpgradeRollbackUninstall(t *testing.T) {
 				t.Parallel()
 				namespace := cluster.Namespace(t, c, "restricted")
 				release, dir := releaseName(chart), charts(t)+"/"+chart
+				account := expectedAccount(t, chart, namespace, release)
 
 				// What else lives in the namespace: hand-made objects and another release.
 				sentinel := createSentinels(t, c, namespace)
@@ -62,13 +63,13 @@ serviceAccount: {annotations: {example.com/owner: team-b}}`)
 				require.NoError(t, err, out)
 				out, err = h.Upgrade(t, namespace, release, dir, rev2)
 				require.NoError(t, err, out)
-				assertRolled(t, c, namespace, release, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
+				assertRolled(t, c, namespace, release, account, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
 				out, err = h.Upgrade(t, namespace, release, dir, rev3)
 				require.NoError(t, err, out)
-				assertRolled(t, c, namespace, release, podState{Team: "b"}, "team-b")
+				assertRolled(t, c, namespace, release, account, podState{Team: "b"}, "team-b")
 				out, err = h.Rollback(t, namespace, release, 2)
 				require.NoError(t, err, out)
-				assertRolled(t, c, namespace, release, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
+				assertRolled(t, c, namespace, release, account, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
 				helmTestPasses(t, h, namespace, release)
 
 				out, err = h.Uninstall(t, namespace, release)
@@ -83,7 +84,7 @@ serviceAccount: {annotations: {example.com/owner: team-b}}`)
 
 // assertRolled checks that every Deployment's template and every running pod
 // carries the state, and the chart's account the annotation.
-func assertRolled(t *testing.T, c cluster.Cluster, namespace, release string, want podState, owner string) {
+func assertRolled(t *testing.T, c cluster.Cluster, namespace, release, account string, want podState, owner string) {
 	t.Helper()
 	deployments, err := c.Client().AppsV1().Deployments(namespace).List(ctx(t), releaseSelector(release))
 	require.NoError(t, err)
@@ -105,7 +106,7 @@ func assertRolled(t *testing.T, c cluster.Cluster, namespace, release string, wa
 		}
 	}
 	assert.GreaterOrEqual(t, current, len(deployments.Items), "running pods rolled to team=%s", want.Team)
-	sa, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), release, metav1.GetOptions{})
+	sa, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), account, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, owner, sa.Annotations["example.com/owner"])
 }

@@ -86,6 +86,9 @@ func (l planeLayout) controllerManager() processSpec {
 		"--cluster-signing-cert-file=" + l.pki("ca.crt"),
 		"--cluster-signing-key-file=" + l.pki("ca.key"),
 		"--service-cluster-ip-range=" + serviceCIDR,
+		// The fake node never dies; a busy 2-core machine can delay kwok's
+		// lease renewals, and a node marked NotReady makes every pod unready.
+		"--node-monitor-grace-period=3m",
 	}}
 }
 
@@ -103,6 +106,9 @@ func (l planeLayout) kwok() processSpec {
 		"--config=" + l.kwokConfig(),
 		"--manage-all-nodes=true",
 		"--cidr=" + podCIDR,
+		// The heartbeat-with-lease stage updates node status only every 10
+		// minutes and expects kwok to renew a Lease, which it does only with this.
+		"--node-lease-duration-seconds=40",
 	}}
 }
 

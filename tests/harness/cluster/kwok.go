@@ -75,12 +75,14 @@ func completeUnrestartedPods(stage []byte) ([]byte, error) {
 }
 
 // CreateFakeNode registers an untainted node that kwok (started with
-// --manage-all-nodes) brings to Ready; its capacity fits any test workload.
+// --manage-all-nodes) brings to Ready. Nothing really runs on it, so its
+// capacity is sized for many parallel test releases (hundreds of pods that
+// request real-looking CPU and memory), not for a machine.
 func CreateFakeNode(ctx context.Context, client kubernetes.Interface, name string) error {
 	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:              resource.MustParse("32"),
-		corev1.ResourceMemory:           resource.MustParse("256Gi"),
-		corev1.ResourcePods:             resource.MustParse("110"),
+		corev1.ResourceCPU:              resource.MustParse("1000"),
+		corev1.ResourceMemory:           resource.MustParse("4Ti"),
+		corev1.ResourcePods:             resource.MustParse("2000"),
 		corev1.ResourceEphemeralStorage: resource.MustParse("1Ti"),
 	}
 	node := &corev1.Node{
