@@ -100,12 +100,8 @@ func expectedAccount(t *testing.T, chart, namespace, release string, valuesFiles
 func verifyRelease(t *testing.T, c cluster.Cluster, namespace, release, account string) {
 	t.Helper()
 	client := c.Client()
-	deployments, err := client.AppsV1().Deployments(namespace).List(ctx(t), releaseSelector(release))
-	require.NoError(t, err)
-	require.NotEmpty(t, deployments.Items, "release %s has Deployments", release)
-	for _, d := range deployments.Items {
-		assert.True(t, available(d), "Deployment %s is Available: %+v", d.Name, d.Status.Conditions)
-	}
+	deployments := waitAvailable(t, c, namespace, release)
+	require.NotEmpty(t, deployments, "release %s has Deployments", release)
 	pods, err := client.CoreV1().Pods(namespace).List(ctx(t), releaseSelector(release))
 	require.NoError(t, err)
 	running := 0
@@ -116,11 +112,38 @@ func verifyRelease(t *testing.T, c cluster.Cluster, namespace, release, account 
 		running++
 		assert.Equal(t, account, p.Spec.ServiceAccountName, "pod %s", p.Name)
 	}
-	assert.GreaterOrEqual(t, running, len(deployments.Items), "a pod per Deployment at least")
+	assert.GreaterOrEqual(t, running, len(deployments), "a pod per Deployment at least")
 	for _, subject := range bindingSubjects(t, c, namespace, release) {
 		assert.Equal(t, account, subject.Name, "RBAC subject")
 		assert.Equal(t, namespace, subject.Namespace, "RBAC subject namespace")
 	}
+}
+
+// waitAvailable waits until every Deployment of the release reports Available
+// for its current generation. `helm --wait` returns once the pods are ready;
+// the Deployment controller, busy with parallel tests, updates the condition
+// a moment later.
+func waitAvailable(t *testing.T, c cluster.Cluster, namespace, release string) []appsv1.Deployment {
+	t.Helper()
+	var deployments []appsv1.Deployment
+	var pending []string
+	deadline := time.Now().Add(time.Minute)
+	for {
+		list, err := c.Client().AppsV1().Deployments(namespace).List(ctx(t), releaseSelector(release))
+		require.NoError(t, err)
+		deployments, pending = list.Items, nil
+		for _, d := range deployments {
+			if !available(d) {
+				pending = append(pending, fmt.Sprintf("%s: %+v", d.Name, d.Status.Conditions))
+			}
+		}
+		if len(pending) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	assert.Empty(t, pending, "Deployments of %s not Available within a minute", release)
+	return deployments
 }
 
 func available(d appsv1.Deployment) bool {

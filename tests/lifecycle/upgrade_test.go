@@ -86,10 +86,8 @@ serviceAccount: {annotations: {example.com/owner: team-b}}`)
 // carries the state, and the chart's account the annotation.
 func assertRolled(t *testing.T, c cluster.Cluster, namespace, release, account string, want podState, owner string) {
 	t.Helper()
-	deployments, err := c.Client().AppsV1().Deployments(namespace).List(ctx(t), releaseSelector(release))
-	require.NoError(t, err)
-	for _, d := range deployments.Items {
-		assert.True(t, available(d), "Deployment %s is Available after the change", d.Name)
+	deployments := waitAvailable(t, c, namespace, release)
+	for _, d := range deployments {
 		assert.Equal(t, want.Team, d.Spec.Template.Labels["team"], "Deployment %s template", d.Name)
 		assert.Equal(t, want.PullSecrets, d.Spec.Template.Spec.ImagePullSecrets, "Deployment %s template", d.Name)
 	}
@@ -105,7 +103,7 @@ func assertRolled(t *testing.T, c cluster.Cluster, namespace, release, account s
 			assert.Equal(t, want.PullSecrets, p.Spec.ImagePullSecrets, "pod %s", p.Name)
 		}
 	}
-	assert.GreaterOrEqual(t, current, len(deployments.Items), "running pods rolled to team=%s", want.Team)
+	assert.GreaterOrEqual(t, current, len(deployments), "running pods rolled to team=%s", want.Team)
 	sa, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), account, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, owner, sa.Annotations["example.com/owner"])
