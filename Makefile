@@ -4,8 +4,9 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.bin:$(PATH)
 
-# Two cores: two test packages at a time (each cluster package runs one control plane).
-GO_TEST_FLAGS ?= -p 2 -timeout 60m
+# Two cores: two test packages at a time (each cluster package runs one control plane);
+# many tests in parallel within a package (they mostly wait on the API server and helm).
+GO_TEST_FLAGS ?= -p 2 -parallel 24 -timeout 60m
 
 .PHONY: tools test bench generate cluster-up cluster-down
 

@@ -15,6 +15,7 @@ import (
 // The Argo CD and Flux examples install as written: their values blocks are
 // extracted and installed, so the examples cannot rot.
 func TestGitOpsExamplesInstall(t *testing.T) {
+	t.Parallel()
 	releases, err := scenario.GitOps()
 	require.NoError(t, err)
 	kinds := map[string][]string{}

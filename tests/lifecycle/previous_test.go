@@ -23,6 +23,7 @@ const baselineRef = "564e20f"
 // The charts as they were at baselineRef (packaged from git history) upgrade to
 // the current ones with the same values file.
 func TestUpgradeFromPreviousChartVersion(t *testing.T) {
+	t.Parallel()
 	previous := previousCharts(t)
 	s, err := scenario.Get("aks-workload-identity-shortcut", render.Charts)
 	require.NoError(t, err)

@@ -17,6 +17,7 @@ import (
 // "restricted", becomes Available under the resolved account, and passes `helm test`,
 // with both helm versions.
 func TestEveryScenarioInstalls(t *testing.T) {
+	t.Parallel()
 	all, err := scenario.All(render.Charts)
 	require.NoError(t, err)
 	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {

@@ -15,6 +15,7 @@ import (
 // A pre-provisioned account is never created, changed or deleted by install,
 // upgrade, rollback or uninstall, even when the values carry annotations for it.
 func TestPreProvisionedAccountIsNeverTouched(t *testing.T) {
+	t.Parallel()
 	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
 		for _, chart := range render.Charts {
 			t.Run(chart, func(t *testing.T) {
@@ -60,6 +61,7 @@ extraPodLabels: {team: a}`)
 // Switching a release from create: true to create: false with the same name, in
 // the two steps the chart README documents, keeps the account (same UID) and its pods.
 func TestHandOverCreatedAccount(t *testing.T) {
+	t.Parallel()
 	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
 		for _, chart := range render.Charts {
 			t.Run(chart, func(t *testing.T) {

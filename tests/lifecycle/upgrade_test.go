@@ -37,6 +37,7 @@ type podState struct {
 // pods; rollback restores the earlier revision; uninstall removes the release's
 // objects and nothing else.
 func TestUpgradeRollbackUninstall(t *testing.T) {
+	t.Parallel()
 	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
 		for _, chart := range render.Charts {
 			t.Run(chart, func(t *testing.T) {

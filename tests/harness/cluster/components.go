@@ -89,6 +89,10 @@ func (l planeLayout) controllerManager() processSpec {
 		// The fake node never dies; a busy 2-core machine can delay kwok's
 		// lease renewals, and a node marked NotReady makes every pod unready.
 		"--node-monitor-grace-period=3m",
+		// Parallel test releases create hundreds of pods at once; the default
+		// client rate limit (20 QPS) and 5 workers made rollouts wait on the controllers.
+		"--kube-api-qps=500", "--kube-api-burst=1000",
+		"--concurrent-deployment-syncs=20", "--concurrent-replicaset-syncs=20",
 	}}
 }
 
@@ -97,6 +101,7 @@ func (l planeLayout) scheduler() processSpec {
 		"--kubeconfig=" + l.kubeconfig(),
 		"--secure-port=0",
 		"--leader-elect=false",
+		"--kube-api-qps=500", "--kube-api-burst=1000", // as the controller manager
 	}}
 }
 
