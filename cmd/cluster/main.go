@@ -13,12 +13,14 @@ import (
 	"syscall"
 
 	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
 	"github.com/osmo-wi/charts/tests/harness/project"
 )
 
 // hostProcesses start next to the control plane at `up` and share its
-// lifecycle (the identity webhooks go here, via Local.StartProcess).
-var hostProcesses []func(context.Context, *cluster.Local) error
+// lifecycle: the Azure and AWS identity webhooks, so a cluster started by
+// hand admits pods exactly like the test clusters.
+var hostProcesses = []func(context.Context, *cluster.Local) error{identitywebhook.Start(identitywebhook.Options{})}
 
 func main() {
 	if len(os.Args) != 2 || (os.Args[1] != "up" && os.Args[1] != "down") {
