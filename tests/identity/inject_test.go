@@ -1,0 +1,219 @@
+package identity_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
+	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/tests/harness/scenario"
+)
+
+const (
+	injectClientID = "6f2a8c1e-3b4d-4e5f-9a7b-0c1d2e3f4a5b"
+	injectTenantID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	injectRoleARN  = "arn:aws:iam::111122223333:role/osmo-runtime"
+)
+
+// injectInstall installs the four charts with a scenario into a fresh
+// restricted namespace (creating the pre-provisioned account a scenario names,
+// as an operator would) and returns the namespace and every pod the API server admitted.
+func injectInstall(t *testing.T, scenarioName string) (string, []corev1.Pod) {
+	t.Helper()
+	s, err := scenario.Get(scenarioName, project.Charts)
+	require.NoError(t, err)
+	c := local(t)
+	namespace := cluster.Namespace(t, c, "restricted")
+	for _, chart := range project.Charts {
+		injectPreProvision(t, namespace, s.ValuesFile(chart))
+		out, err := helm(t).Install(t, namespace, "osmo-"+chart, chartDir(t, chart), s.ValuesFile(chart))
+		require.NoError(t, err, out)
+	}
+	return namespace, injectPods(t, namespace, "")
+}
+
+// injectPreProvision creates the account a values file declares pre-provisioned.
+func injectPreProvision(t *testing.T, namespace, valuesFile string) {
+	t.Helper()
+	values, err := render.ReadValues(valuesFile)
+	require.NoError(t, err)
+	sa, _ := values["serviceAccount"].(map[string]any)
+	if create, ok := sa["create"].(bool); !ok || create {
+		return
+	}
+	annotations := map[string]string{}
+	if given, ok := sa["annotations"].(map[string]any); ok {
+		for k, v := range given {
+			annotations[k] = fmt.Sprint(v)
+		}
+	}
+	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa["name"].(string), Annotations: annotations}}
+	_, err = local(t).Client().CoreV1().ServiceAccounts(namespace).Create(t.Context(), account, metav1.CreateOptions{})
+	require.NoError(t, err)
+}
+
+// injectPods lists the running workload pods (not `helm test` hooks) matching selector.
+func injectPods(t *testing.T, namespace, selector string) []corev1.Pod {
+	t.Helper()
+	list, err := local(t).Client().CoreV1().Pods(namespace).List(t.Context(), metav1.ListOptions{LabelSelector: selector})
+	require.NoError(t, err)
+	var pods []corev1.Pod
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil && p.Labels["app.kubernetes.io/component"] != "test" {
+			pods = append(pods, p)
+		}
+	}
+	require.NotEmpty(t, pods, "pods in %s (%s)", namespace, selector)
+	return pods
+}
+
+func env(c corev1.Container) map[string]string {
+	out := map[string]string{}
+	for _, e := range c.Env {
+		out[e.Name] = e.Value
+	}
+	return out
+}
+
+// projectedToken finds the projected ServiceAccount token volume mounted at
+// the folder of tokenFile, and returns its audience.
+func projectedToken(t *testing.T, p corev1.Pod, c corev1.Container, tokenFile string) string {
+	t.Helper()
+	for _, m := range c.VolumeMounts {
+		if !strings.HasPrefix(tokenFile, m.MountPath+"/") {
+			continue
+		}
+		for _, v := range p.Spec.Volumes {
+			if v.Name != m.Name || v.Projected == nil {
+				continue
+			}
+			for _, s := range v.Projected.Sources {
+				if s.ServiceAccountToken != nil && filepath.Join(m.MountPath, s.ServiceAccountToken.Path) == tokenFile {
+					return s.ServiceAccountToken.Audience
+				}
+			}
+		}
+	}
+	t.Errorf("pod %s container %s: no projected token mounted at %s", p.Name, c.Name, tokenFile)
+	return ""
+}
+
+// Azure, explicit and shortcut, across all four charts: every pod the API server
+// admits carries the webhook's env and a projected token for api://AzureADTokenExchange.
+func TestAzureWebhookInjectsEveryPod(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"aks-workload-identity":          identitywebhook.DefaultAzureTenantID, // no tenant annotation: the webhook's own
+		"aks-workload-identity-shortcut": injectTenantID,
+	}
+	for name, tenant := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, pods := injectInstall(t, name)
+			charts := map[string]bool{}
+			for _, p := range pods {
+				charts[p.Labels["app.kubernetes.io/name"]] = true
+				for _, c := range p.Spec.Containers {
+					e := env(c)
+					assert.Equal(t, injectClientID, e["AZURE_CLIENT_ID"], "pod %s", p.Name)
+					assert.Equal(t, tenant, e["AZURE_TENANT_ID"], "pod %s", p.Name)
+					assert.Equal(t, standIn.EntraAuthorityHost(), e["AZURE_AUTHORITY_HOST"], "pod %s", p.Name)
+					require.NotEmpty(t, e["AZURE_FEDERATED_TOKEN_FILE"], "pod %s", p.Name)
+					assert.Equal(t, "api://AzureADTokenExchange", projectedToken(t, p, c, e["AZURE_FEDERATED_TOKEN_FILE"]), "pod %s", p.Name)
+				}
+			}
+			assert.Len(t, charts, len(project.Charts), "pods of every chart were admitted")
+		})
+	}
+}
+
+// Without the pod label the webhook is never called; without the account's
+// client-id annotation it injects an empty AZURE_CLIENT_ID: either way, no identity.
+func TestAzureWebhookNegativeCases(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, values string
+		check        func(t *testing.T, p corev1.Pod)
+	}{
+		{"pod without the use label", `serviceAccount: {annotations: {azure.workload.identity/client-id: ` + injectClientID + `}}`,
+			func(t *testing.T, p corev1.Pod) {
+				for _, c := range p.Spec.Containers {
+					assert.NotContains(t, env(c), "AZURE_FEDERATED_TOKEN_FILE", "pod %s was mutated", p.Name)
+					assert.NotContains(t, env(c), "AZURE_CLIENT_ID", "pod %s was mutated", p.Name)
+				}
+			}},
+		{"account without the client-id annotation", `services: {router: {extraPodLabels: {azure.workload.identity/use: "true"}}}`,
+			func(t *testing.T, p corev1.Pod) {
+				for _, c := range p.Spec.Containers {
+					e := env(c)
+					assert.Contains(t, e, "AZURE_FEDERATED_TOKEN_FILE", "the labelled pod is mutated")
+					assert.Empty(t, e["AZURE_CLIENT_ID"], "but with no client id to exchange the token for")
+				}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			namespace := cluster.Namespace(t, local(t), "restricted")
+			values := filepath.Join(t.TempDir(), "values.yaml")
+			require.NoError(t, os.WriteFile(values, []byte(tc.values), 0o644))
+			out, err := helm(t).Install(t, namespace, "osmo-router", chartDir(t, "router"), values)
+			require.NoError(t, err, out)
+			for _, p := range injectPods(t, namespace, "app.kubernetes.io/instance=osmo-router") {
+				tc.check(t, p)
+			}
+		})
+	}
+}
+
+// AWS: every pod of every chart carries AWS_ROLE_ARN, the web identity token
+// file and the aws-iam-token volume for sts.amazonaws.com.
+func TestEKSWebhookInjectsEveryPod(t *testing.T) {
+	t.Parallel()
+	_, pods := injectInstall(t, "eks-irsa")
+	charts := map[string]bool{}
+	for _, p := range pods {
+		charts[p.Labels["app.kubernetes.io/name"]] = true
+		for _, c := range p.Spec.Containers {
+			e := env(c)
+			assert.Equal(t, injectRoleARN, e["AWS_ROLE_ARN"], "pod %s", p.Name)
+			assert.Equal(t, identitywebhook.DefaultAWSRegion, e["AWS_REGION"], "pod %s", p.Name)
+			require.NotEmpty(t, e["AWS_WEB_IDENTITY_TOKEN_FILE"], "pod %s", p.Name)
+			assert.Equal(t, "sts.amazonaws.com", projectedToken(t, p, c, e["AWS_WEB_IDENTITY_TOKEN_FILE"]), "pod %s", p.Name)
+		}
+		assert.NotNil(t, findVolume(p, "aws-iam-token"), "pod %s", p.Name)
+	}
+	assert.Len(t, charts, len(project.Charts), "pods of every chart were admitted")
+}
+
+// GKE: the account carries iam.gke.io/gcp-service-account and every pod runs
+// under it (GKE's metadata server does the rest; nothing is injected).
+func TestGKEAccountAnnotatedAndUsed(t *testing.T) {
+	t.Parallel()
+	namespace, pods := injectInstall(t, "gke-workload-identity")
+	for _, p := range pods {
+		sa, err := local(t).Client().CoreV1().ServiceAccounts(namespace).Get(t.Context(), p.Spec.ServiceAccountName, metav1.GetOptions{})
+		require.NoError(t, err, "pod %s runs under an existing account", p.Name)
+		assert.Equal(t, "osmo-runtime@osmo-prod.iam.gserviceaccount.com", sa.Annotations["iam.gke.io/gcp-service-account"], "account %s", sa.Name)
+		assert.Equal(t, "osmo-"+p.Labels["app.kubernetes.io/name"]+"-"+p.Labels["app.kubernetes.io/name"], sa.Name)
+	}
+}
+
+func findVolume(p corev1.Pod, name string) *corev1.Volume {
+	for i := range p.Spec.Volumes {
+		if p.Spec.Volumes[i].Name == name {
+			return &p.Spec.Volumes[i]
+		}
+	}
+	return nil
+}
