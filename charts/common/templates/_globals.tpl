@@ -9,6 +9,8 @@ common.memo: the output of the named helper for this chart render, computed once
 For helpers that depend only on the chart's values (globals, identity settings, pull
 secrets): every component's pod reads them, and recomputing them dominated render
 time. The cache lives on the chart's root context, which Helm creates per render.
+"args" (default: ctx) are what the helper is called with, and "id" tells calls
+with different args apart.
 Usage: {{ include "common.memo" (dict "ctx" . "name" "common.globals.compute") }}
 */}}
 {{- define "common.memo" -}}
@@ -16,10 +18,11 @@ Usage: {{ include "common.memo" (dict "ctx" . "name" "common.globals.compute") }
 {{- $_ := set .ctx "osmoCommonMemo" dict -}}
 {{- end -}}
 {{- $cache := index .ctx "osmoCommonMemo" -}}
-{{- if not (hasKey $cache .name) -}}
-{{- $_ := set $cache .name (include .name .ctx) -}}
+{{- $id := printf "%s/%s" .name (default "" .id) -}}
+{{- if not (hasKey $cache $id) -}}
+{{- $_ := set $cache $id (include .name (default .ctx .args)) -}}
 {{- end -}}
-{{- index $cache .name -}}
+{{- index $cache $id -}}
 {{- end -}}
 
 {{/*

@@ -52,8 +52,12 @@ The chart's own labels win, so no user label can change what a selector matches.
 Usage: {{ include "common.labels.render" (dict "ctx" $ "key" "worker" "extra" (list $userLabels)) | nindent 4 }}
 */}}
 {{- define "common.labels.render" -}}
-{{- $standard := include "common.labels.standard" . | fromJson -}}
-{{- include "common.labels.stringMap" (include "common.labels.merge" (concat (default list .extra) (list $standard)) | fromJson) -}}
+{{- $labels := dict -}}
+{{- range .extra -}}
+{{- if kindIs "map" . -}}{{- $labels = merge (deepCopy .) $labels -}}{{- end -}}
+{{- end -}}
+{{- $standard := include "common.memo" (dict "ctx" .ctx "name" "common.labels.standard" "args" . "id" (toString .key)) | fromJson -}}
+{{- include "common.labels.stringMap" (merge $standard $labels) -}}
 {{- end -}}
 
 {{/*

@@ -5,6 +5,8 @@
 package render
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -22,9 +24,11 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/osmo-wi/charts/tests/harness/project"
@@ -58,8 +62,6 @@ type Result struct {
 	Notes     string
 }
 
-// strict decodes into the client-go scheme's types, refusing unknown and duplicate fields.
-var strict = serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
 
 // Chart loads charts/<name> with the library chart from charts/common, never a
 // packaged copy left in charts/<name>/charts/ by `helm dependency build`, which
@@ -225,7 +227,7 @@ func decode(chartName string, files map[string]string) (*Result, error) {
 }
 
 func (r *Result) add(source, text string) error {
-	obj, _, err := strict.Decode([]byte(text), nil, nil)
+	obj, err := decodeStrict([]byte(text))
 	if err != nil {
 		return fmt.Errorf("%s: strict decode: %w\n%s", source, err, text)
 	}
@@ -236,6 +238,34 @@ func (r *Result) add(source, text string) error {
 	_, hook := meta.GetAnnotations()[release.HookAnnotation]
 	r.Manifests = append(r.Manifests, Manifest{Source: source, Text: text, Object: obj, Hook: hook})
 	return nil
+}
+
+// decodeStrict decodes one manifest into its client-go scheme type, refusing
+// duplicate keys and fields the type does not have, matched case-sensitively
+// as the API server does (it would drop or reject them). One YAML-to-JSON pass
+// and one decode: apimachinery's strict serializer decodes twice and
+// dominated render time.
+func decodeStrict(manifest []byte) (runtime.Object, error) {
+	data, err := yaml.YAMLToJSONStrict(manifest)
+	if err != nil {
+		return nil, err
+	}
+	var meta metav1.TypeMeta
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return nil, err
+	}
+	obj, err := scheme.Scheme.New(schema.FromAPIVersionAndKind(meta.APIVersion, meta.Kind))
+	if err != nil {
+		return nil, err
+	}
+	strictErrs, err := kjson.UnmarshalStrict(data, obj, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return nil, err
+	}
+	if len(strictErrs) > 0 {
+		return nil, errors.Join(strictErrs...)
+	}
+	return obj, nil
 }
 
 // Objects returns the rendered objects of type T (e.g. *appsv1.Deployment), hooks included.
