@@ -8,7 +8,13 @@ export PATH := $(CURDIR)/.bin:$(PATH)
 # many tests in parallel within a package (they mostly wait on the API server and helm).
 GO_TEST_FLAGS ?= -p 2 -parallel 24 -timeout 60m
 
-.PHONY: tools test bench generate cluster-up cluster-down
+.PHONY: demo tools test bench generate cluster-up cluster-down
+
+# The main job: tools if missing, local cluster + identity webhooks, the four
+# charts with the Azure example values, what each pod received; then it stops
+# everything. `make demo ARGS=--keep` leaves the cluster running.
+demo: tools
+	go run ./cmd/demo $(ARGS)
 
 tools:
 	@tools/install.sh
@@ -19,6 +25,13 @@ test: tools
 # Benchmarks print ratios measured within one run (render in process vs the helm CLI, ...).
 bench: tools
 	go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./tests/...
+
+# A local cluster (with the identity webhooks) that stays up: state and kubeconfig in .cluster/.
+cluster-up: tools
+	go run ./cmd/cluster up
+
+cluster-down:
+	go run ./cmd/cluster down
 
 # Regenerate what is derived from the values files: schemas and chart READMEs.
 generate: tools

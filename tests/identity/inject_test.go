@@ -205,7 +205,7 @@ func TestGKEAccountAnnotatedAndUsed(t *testing.T) {
 		sa, err := local(t).Client().CoreV1().ServiceAccounts(namespace).Get(t.Context(), p.Spec.ServiceAccountName, metav1.GetOptions{})
 		require.NoError(t, err, "pod %s runs under an existing account", p.Name)
 		assert.Equal(t, "osmo-runtime@osmo-prod.iam.gserviceaccount.com", sa.Annotations["iam.gke.io/gcp-service-account"], "account %s", sa.Name)
-		assert.Equal(t, "osmo-"+p.Labels["app.kubernetes.io/name"]+"-"+p.Labels["app.kubernetes.io/name"], sa.Name)
+		assert.Equal(t, "osmo-"+p.Labels["app.kubernetes.io/name"], sa.Name, "the release name osmo-<chart> holds the chart name: no repetition")
 	}
 }
 

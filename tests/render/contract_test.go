@@ -494,3 +494,26 @@ func kebab(key string) string {
 	}
 	return b.String()
 }
+
+// Object names derive from the release: "<release>-<chart>", or the release
+// name alone when it already holds the chart name (no "osmo-router-router").
+func TestNamesDeriveFromTheRelease(t *testing.T) {
+	cases := []struct{ release, want string }{
+		{"osmo", "osmo-%s"},
+		{"osmo-%s", "osmo-%s"},
+		{"team-a", "team-a-%s"},
+	}
+	for _, tc := range cases {
+		forEachChart(t, func(t *testing.T, chart string) {
+			rel := render.Release{Name: strings.ReplaceAll(tc.release, "%s", chart), Namespace: "osmo"}
+			r, err := renderE(chart, nil, rel)
+			require.NoError(t, err)
+			want := strings.ReplaceAll(tc.want, "%s", chart)
+			assert.Contains(t, serviceAccounts(r), want, "release %s", rel.Name)
+			for _, d := range render.Objects[*appsv1.Deployment](r) {
+				assert.True(t, strings.HasPrefix(d.Name, want), "%s starts with %s", d.Name, want)
+				assert.NotContains(t, d.Name, chart+"-"+chart)
+			}
+		})
+	}
+}

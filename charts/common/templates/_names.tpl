@@ -12,14 +12,19 @@ Usage: {{ include "common.names.name" . }}
 {{- end -}}
 
 {{/*
-common.names.fullname: "<release>-<chart name>", or fullnameOverride; at most 63 characters.
+common.names.fullname: "<release>-<chart name>", or just the release name when it
+already contains the chart name (release "osmo-router" gives "osmo-router", not
+"osmo-router-router"), or fullnameOverride; at most 63 characters.
 Usage: {{ include "common.names.fullname" . }}
 */}}
 {{- define "common.names.fullname" -}}
+{{- $name := include "common.names.name" . -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name (include "common.names.name" .) | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 

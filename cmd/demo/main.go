@@ -1,0 +1,126 @@
+// Command demo is the main job (`make demo`): it starts the local cluster with
+// the real Azure and AWS identity webhooks, installs the four charts with an
+// Azure example scenario into a namespace enforcing Pod Security "restricted",
+// waits for them, and prints what each pod received (the identity check).
+// Then it stops everything, unless --keep leaves the cluster running.
+//
+//	go run ./cmd/demo [--keep] [--scenario aks-workload-identity-shortcut]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/osmo-wi/charts/tests/harness/chartdir"
+	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/identitycheck"
+	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
+	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/tests/harness/scenario"
+)
+
+const namespace = "osmo"
+
+func main() {
+	keep := flag.Bool("keep", false, "leave the cluster running (state in .cluster/) and print its kubeconfig")
+	scenarioName := flag.String("scenario", "aks-workload-identity-shortcut", "folder of values-examples/ to install")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ok, err := run(ctx, *scenarioName, *keep)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(2)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+// run returns whether every pod received its identity.
+func run(ctx context.Context, scenarioName string, keep bool) (bool, error) {
+	start := time.Now()
+	s, err := scenario.Get(scenarioName, project.Charts)
+	if err != nil {
+		return false, err
+	}
+	local, err := startCluster(ctx, keep)
+	if err != nil {
+		return false, err
+	}
+	if !keep {
+		defer func() {
+			local.Stop(context.Background())
+			fmt.Printf("\nStopped the cluster; nothing is left running. (%s in all)\n", since(start))
+		}()
+	}
+	step := time.Now()
+	if err := install(ctx, local, s); err != nil {
+		return false, err
+	}
+	fmt.Printf("Installed %v with values-examples/%s/ in namespace %q (Pod Security \"restricted\") in %s\n\n", project.Charts, s.Name, namespace, since(step))
+
+	report, err := identitycheck.Check(ctx, local.Client(), identitycheck.Options{Namespace: namespace})
+	if err != nil {
+		return false, err
+	}
+	if err := report.WriteTable(os.Stdout); err != nil {
+		return false, err
+	}
+	if keep {
+		fmt.Printf("\nThe cluster keeps running (%s in all):\n  export KUBECONFIG=%s\n  go run ./cmd/identity-check --namespace %s\n  make cluster-down   # to stop it\n",
+			since(start), local.KubeconfigPath(), namespace)
+	}
+	return report.OK(), nil
+}
+
+// startCluster starts the local cluster with both identity webhooks; with
+// keep it runs detached in .cluster/, as `make cluster-up` does.
+func startCluster(ctx context.Context, keep bool) (*cluster.Local, error) {
+	local := cluster.LocalOptions{AfterStart: []func(context.Context, *cluster.Local) error{identitywebhook.Start(identitywebhook.Options{})}}
+	if keep {
+		dir := project.Path(".cluster")
+		if running, err := cluster.RunningDetached(dir); err != nil || running {
+			return nil, fmt.Errorf("a cluster from `make cluster-up` already runs in %s: stop it with `make cluster-down` first (%v)", dir, err)
+		}
+		local.Dir, local.Detached = dir, true
+	}
+	return cluster.StartLocal(ctx, cluster.Options{Out: os.Stdout, Local: local})
+}
+
+// install creates the namespace and installs the four charts, waiting for each.
+func install(ctx context.Context, local *cluster.Local, s scenario.Scenario) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}
+	if _, err := local.Client().CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "osmo-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	charts, err := chartdir.Build(dir)
+	if err != nil {
+		return err
+	}
+	env := []string{"KUBECONFIG=" + local.KubeconfigPath()}
+	for _, chart := range project.Charts {
+		out, err := chartdir.RunWithEnv(dir, env, "helm", "install", "osmo-"+chart, filepath.Join(charts, chart),
+			"--namespace", namespace, "--values", s.ValuesFile(chart), "--wait", "--timeout", "2m")
+		if err != nil {
+			return fmt.Errorf("helm install %s: %w\n%s", chart, err, out)
+		}
+	}
+	return nil
+}
+
+func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
