@@ -40,7 +40,10 @@ func testTimes(out []byte) (map[string]float64, []string) {
 	scanner := bufio.NewScanner(bytes.NewReader(out))
 	scanner.Buffer(make([]byte, 1<<20), 1<<24)
 	for scanner.Scan() {
-		var e struct{ Action, Test string; Elapsed float64 }
+		var e struct {
+			Action, Test string
+			Elapsed      float64
+		}
 		if json.Unmarshal(scanner.Bytes(), &e) != nil || e.Test == "" {
 			continue
 		}

@@ -43,4 +43,3 @@ func TestGitOpsExamplesInstall(t *testing.T) {
 		})
 	}
 }
-

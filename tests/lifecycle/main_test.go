@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,30 +29,16 @@ import (
 
 func TestMain(m *testing.M) {
 	code := cluster.Run(m, cluster.Options{})
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
+	chartdir.RemoveShared()
 	os.Exit(code)
 }
 
-// built is the package's copy of charts/ with dependencies built, made once.
-var built struct {
-	once sync.Once
-	dir  string // holds charts/ and the private Helm homes
-	err  error
-}
-
-// charts returns the folder of CLI-ready charts.
+// charts returns the folder of CLI-ready charts, built once for the package.
 func charts(t *testing.T) string {
 	t.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "osmo-lifecycle-charts-")
-		if built.err == nil {
-			_, built.err = chartdir.Build(built.dir)
-		}
-	})
-	require.NoError(t, built.err)
-	return filepath.Join(built.dir, "charts")
+	dir, err := chartdir.Shared()
+	require.NoError(t, err)
+	return dir
 }
 
 // helmFor returns the pinned helm (tool "helm" or "helm4") pointed at the package's cluster.
@@ -71,6 +56,19 @@ func forEachHelm(t *testing.T, test func(t *testing.T, h helmcli.Helm, c cluster
 			test(t, h, c)
 		})
 	}
+}
+
+// forEachHelmAndChart runs a parallel subtest per helm version × chart, each in
+// its own namespace enforcing Pod Security "restricted".
+func forEachHelmAndChart(t *testing.T, test func(t *testing.T, h helmcli.Helm, c cluster.Cluster, chart, namespace string)) {
+	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
+		for _, chart := range render.Charts {
+			t.Run(chart, func(t *testing.T) {
+				t.Parallel()
+				test(t, h, c, chart, cluster.Namespace(t, c, "restricted"))
+			})
+		}
+	})
 }
 
 func ctx(t *testing.T) context.Context {

@@ -1,7 +1,6 @@
 package lifecycle_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,9 +37,9 @@ func TestEveryScenarioInstalls(t *testing.T) {
 // it on the cluster: Available, under the resolved account, `helm test` passing.
 func installRelease(t *testing.T, h helmcli.Helm, c cluster.Cluster, namespace, chart, release, valuesFile string) {
 	t.Helper()
-	values, err := render.ReadValues(valuesFile)
+	account, annotations, ok, err := scenario.PreProvisionedAccount(valuesFile)
 	require.NoError(t, err)
-	if account, annotations, ok := preProvisioned(values); ok {
+	if ok {
 		if _, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), account, metav1.GetOptions{}); err != nil {
 			createAccount(t, c, namespace, account, annotations)
 		}
@@ -49,27 +48,4 @@ func installRelease(t *testing.T, h helmcli.Helm, c cluster.Cluster, namespace, 
 	require.NoError(t, err, out)
 	verifyRelease(t, c, namespace, release, expectedAccount(t, chart, namespace, release, valuesFile))
 	helmTestPasses(t, h, namespace, release)
-}
-
-// preProvisioned reports the account a values file expects to exist already.
-func preProvisioned(values map[string]any) (name string, annotations map[string]string, ok bool) {
-	sa, _ := values["serviceAccount"].(map[string]any)
-	if create, set := sa["create"].(bool); !set || create {
-		return "", nil, false
-	}
-	name, _ = sa["name"].(string)
-	annotations = map[string]string{}
-	if given, ok := sa["annotations"].(map[string]any); ok {
-		for k, v := range given {
-			annotations[k] = toString(v)
-		}
-	}
-	return name, annotations, name != ""
-}
-
-func toString(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return fmt.Sprint(v)
 }

@@ -9,52 +9,45 @@ import (
 
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/helmcli"
-	"github.com/osmo-wi/charts/tests/harness/render"
 )
 
 // A pre-provisioned account is never created, changed or deleted by install,
 // upgrade, rollback or uninstall, even when the values carry annotations for it.
 func TestPreProvisionedAccountIsNeverTouched(t *testing.T) {
 	t.Parallel()
-	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
-		for _, chart := range render.Charts {
-			t.Run(chart, func(t *testing.T) {
-				t.Parallel()
-				namespace := cluster.Namespace(t, c, "restricted")
-				release, dir := releaseName(chart), charts(t)+"/"+chart
-				account := createAccount(t, c, namespace, "team-identity", map[string]string{
-					"azure.workload.identity/client-id": "11111111-2222-3333-4444-555555555555",
-				})
-				v1 := valuesFile(t, "v1", `
+	forEachHelmAndChart(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster, chart, namespace string) {
+		release, dir := releaseName(chart), charts(t)+"/"+chart
+		account := createAccount(t, c, namespace, "team-identity", map[string]string{
+			"azure.workload.identity/client-id": "11111111-2222-3333-4444-555555555555",
+		})
+		v1 := valuesFile(t, "v1", `
 serviceAccount:
   create: false
   name: team-identity
   annotations: {azure.workload.identity/client-id: "99999999-8888-7777-6666-555555555555"}
   labels: {owner: helm}`)
-				v2 := valuesFile(t, "v2", `
+		v2 := valuesFile(t, "v2", `
 serviceAccount: {create: false, name: team-identity}
 extraPodLabels: {team: a}`)
 
-				steps := []struct {
-					name string
-					run  func() (string, error)
-				}{
-					{"install", func() (string, error) { return h.Install(t, namespace, release, dir, v1) }},
-					{"upgrade", func() (string, error) { return h.Upgrade(t, namespace, release, dir, v2) }},
-					{"rollback", func() (string, error) { return h.Rollback(t, namespace, release, 1) }},
-				}
-				for _, step := range steps {
-					out, err := step.run()
-					require.NoError(t, err, "%s: %s", step.name, out)
-					assertAccountUntouched(t, c, account)
-					verifyRelease(t, c, namespace, release, "team-identity")
-				}
-				helmTestPasses(t, h, namespace, release)
-				out, err := h.Uninstall(t, namespace, release)
-				require.NoError(t, err, out)
-				assertAccountUntouched(t, c, account)
-			})
+		steps := []struct {
+			name string
+			run  func() (string, error)
+		}{
+			{"install", func() (string, error) { return h.Install(t, namespace, release, dir, v1) }},
+			{"upgrade", func() (string, error) { return h.Upgrade(t, namespace, release, dir, v2) }},
+			{"rollback", func() (string, error) { return h.Rollback(t, namespace, release, 1) }},
 		}
+		for _, step := range steps {
+			out, err := step.run()
+			require.NoError(t, err, "%s: %s", step.name, out)
+			assertAccountUntouched(t, c, account)
+			verifyRelease(t, c, namespace, release, "team-identity")
+		}
+		helmTestPasses(t, h, namespace, release)
+		out, err := h.Uninstall(t, namespace, release)
+		require.NoError(t, err, out)
+		assertAccountUntouched(t, c, account)
 	})
 }
 
@@ -62,37 +55,31 @@ extraPodLabels: {team: a}`)
 // the two steps the chart README documents, keeps the account (same UID) and its pods.
 func TestHandOverCreatedAccount(t *testing.T) {
 	t.Parallel()
-	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
-		for _, chart := range render.Charts {
-			t.Run(chart, func(t *testing.T) {
-				t.Parallel()
-				namespace := cluster.Namespace(t, c, "restricted")
-				release, dir := releaseName(chart), charts(t)+"/"+chart
-				created := valuesFile(t, "created", `serviceAccount: {create: true, name: osmo-identity, annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/osmo"}}`)
-				keep := valuesFile(t, "keep", `serviceAccount: {create: true, name: osmo-identity, annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/osmo", helm.sh/resource-policy: keep}}`)
-				handedOver := valuesFile(t, "handed-over", `serviceAccount: {create: false, name: osmo-identity}`)
+	forEachHelmAndChart(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster, chart, namespace string) {
+		release, dir := releaseName(chart), charts(t)+"/"+chart
+		created := valuesFile(t, "created", `serviceAccount: {create: true, name: osmo-identity, annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/osmo"}}`)
+		keep := valuesFile(t, "keep", `serviceAccount: {create: true, name: osmo-identity, annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/osmo", helm.sh/resource-policy: keep}}`)
+		handedOver := valuesFile(t, "handed-over", `serviceAccount: {create: false, name: osmo-identity}`)
 
-				out, err := h.Install(t, namespace, release, dir, created)
-				require.NoError(t, err, out)
-				before, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})
-				require.NoError(t, err)
+		out, err := h.Install(t, namespace, release, dir, created)
+		require.NoError(t, err, out)
+		before, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})
+		require.NoError(t, err)
 
-				for _, step := range []string{keep, handedOver} {
-					out, err = h.Upgrade(t, namespace, release, dir, step)
-					require.NoError(t, err, out)
-				}
-				after, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})
-				require.NoError(t, err, "the account survives the hand-over")
-				assert.Equal(t, before.UID, after.UID, "same account, not a new one")
-				assert.Equal(t, "arn:aws:iam::111122223333:role/osmo", after.Annotations["eks.amazonaws.com/role-arn"], "its identity annotation is kept")
-				verifyRelease(t, c, namespace, release, "osmo-identity")
-				helmTestPasses(t, h, namespace, release)
-
-				out, err = h.Uninstall(t, namespace, release)
-				require.NoError(t, err, out)
-				_, err = c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})
-				assert.NoError(t, err, "once handed over, uninstall leaves the account")
-			})
+		for _, step := range []string{keep, handedOver} {
+			out, err = h.Upgrade(t, namespace, release, dir, step)
+			require.NoError(t, err, out)
 		}
+		after, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})
+		require.NoError(t, err, "the account survives the hand-over")
+		assert.Equal(t, before.UID, after.UID, "same account, not a new one")
+		assert.Equal(t, "arn:aws:iam::111122223333:role/osmo", after.Annotations["eks.amazonaws.com/role-arn"], "its identity annotation is kept")
+		verifyRelease(t, c, namespace, release, "osmo-identity")
+		helmTestPasses(t, h, namespace, release)
+
+		out, err = h.Uninstall(t, namespace, release)
+		require.NoError(t, err, out)
+		_, err = c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})
+		assert.NoError(t, err, "once handed over, uninstall leaves the account")
 	})
 }

@@ -9,13 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/helmcli"
-	"github.com/osmo-wi/charts/tests/harness/render"
 )
 
 // valuesFile writes a values block to a file for one helm call.
@@ -38,48 +36,42 @@ type podState struct {
 // objects and nothing else.
 func TestUpgradeRollbackUninstall(t *testing.T) {
 	t.Parallel()
-	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
-		for _, chart := range render.Charts {
-			t.Run(chart, func(t *testing.T) {
-				t.Parallel()
-				namespace := cluster.Namespace(t, c, "restricted")
-				release, dir := releaseName(chart), charts(t)+"/"+chart
-				account := expectedAccount(t, chart, namespace, release)
+	forEachHelmAndChart(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster, chart, namespace string) {
+		release, dir := releaseName(chart), charts(t)+"/"+chart
+		account := expectedAccount(t, chart, namespace, release)
 
-				// What else lives in the namespace: hand-made objects and another release.
-				sentinel := createSentinels(t, c, namespace)
-				out, err := h.Install(t, namespace, "bystander", dir)
-				require.NoError(t, err, out)
+		// What else lives in the namespace: hand-made objects and another release.
+		sentinel := createSentinels(t, c, namespace)
+		out, err := h.Install(t, namespace, "bystander", dir)
+		require.NoError(t, err, out)
 
-				rev1 := valuesFile(t, "rev1", `{}`)
-				rev2 := valuesFile(t, "rev2", `
+		rev1 := valuesFile(t, "rev1", `{}`)
+		rev2 := valuesFile(t, "rev2", `
 extraPodLabels: {team: a}
 serviceAccount: {annotations: {example.com/owner: team-a}}
 imagePullSecrets: [osmo-registry]`)
-				rev3 := valuesFile(t, "rev3", `
+		rev3 := valuesFile(t, "rev3", `
 extraPodLabels: {team: b}
 serviceAccount: {annotations: {example.com/owner: team-b}}`)
 
-				out, err = h.Install(t, namespace, release, dir, rev1)
-				require.NoError(t, err, out)
-				out, err = h.Upgrade(t, namespace, release, dir, rev2)
-				require.NoError(t, err, out)
-				assertRolled(t, c, namespace, release, account, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
-				out, err = h.Upgrade(t, namespace, release, dir, rev3)
-				require.NoError(t, err, out)
-				assertRolled(t, c, namespace, release, account, podState{Team: "b"}, "team-b")
-				out, err = h.Rollback(t, namespace, release, 2)
-				require.NoError(t, err, out)
-				assertRolled(t, c, namespace, release, account, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
-				helmTestPasses(t, h, namespace, release)
+		out, err = h.Install(t, namespace, release, dir, rev1)
+		require.NoError(t, err, out)
+		out, err = h.Upgrade(t, namespace, release, dir, rev2)
+		require.NoError(t, err, out)
+		assertRolled(t, c, namespace, release, account, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
+		out, err = h.Upgrade(t, namespace, release, dir, rev3)
+		require.NoError(t, err, out)
+		assertRolled(t, c, namespace, release, account, podState{Team: "b"}, "team-b")
+		out, err = h.Rollback(t, namespace, release, 2)
+		require.NoError(t, err, out)
+		assertRolled(t, c, namespace, release, account, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
+		helmTestPasses(t, h, namespace, release)
 
-				out, err = h.Uninstall(t, namespace, release)
-				require.NoError(t, err, out)
-				assertGone(t, c, namespace, release)
-				sentinel.assertUntouched(t, c)
-				verifyRelease(t, c, namespace, "bystander", expectedAccount(t, chart, namespace, "bystander"))
-			})
-		}
+		out, err = h.Uninstall(t, namespace, release)
+		require.NoError(t, err, out)
+		assertGone(t, c, namespace, release)
+		sentinel.assertUntouched(t, c)
+		verifyRelease(t, c, namespace, "bystander", expectedAccount(t, chart, namespace, "bystander"))
 	})
 }
 
@@ -129,9 +121,17 @@ func assertGone(t *testing.T, c cluster.Cluster, namespace, release string) {
 	rb, err := client.RbacV1().RoleBindings(namespace).List(ctx(t), selector)
 	left["RoleBinding"] = count(len(rb.Items), err)
 	cr, err := client.RbacV1().ClusterRoles().List(ctx(t), metav1.ListOptions{LabelSelector: selector.LabelSelector})
-	left["ClusterRole(any namespace)"] = count(len(namesIn(cr.Items, namespace)), err)
+	var names []string
+	for _, r := range cr.Items {
+		names = append(names, r.Name)
+	}
+	left["ClusterRole"] = count(len(ofNamespace(names, namespace)), err)
 	crb, err := client.RbacV1().ClusterRoleBindings().List(ctx(t), metav1.ListOptions{LabelSelector: selector.LabelSelector})
-	left["ClusterRoleBinding"] = count(len(bindingNamesIn(crb.Items, namespace)), err)
+	names = nil
+	for _, b := range crb.Items {
+		names = append(names, b.Name)
+	}
+	left["ClusterRoleBinding"] = count(len(ofNamespace(names, namespace)), err)
 	for kind, n := range left {
 		assert.Zero(t, n, "%s objects of release %s left after uninstall", kind, release)
 	}
@@ -175,24 +175,14 @@ func assertAccountUntouched(t *testing.T, c cluster.Cluster, before *corev1.Serv
 	assert.Equal(t, before.Labels, now.Labels)
 }
 
-// namesIn returns the ClusterRoles named for releases of this namespace
-// (cluster-scoped names carry the release namespace).
-func namesIn(roles []rbacv1.ClusterRole, namespace string) []string {
-	var names []string
-	for _, r := range roles {
-		if strings.HasPrefix(r.Name, namespace+"-") {
-			names = append(names, r.Name)
+// ofNamespace returns the names, among cluster-scoped objects, of those made for
+// releases in this namespace (their names start with it).
+func ofNamespace(names []string, namespace string) []string {
+	var out []string
+	for _, name := range names {
+		if strings.HasPrefix(name, namespace+"-") {
+			out = append(out, name)
 		}
 	}
-	return names
-}
-
-func bindingNamesIn(bindings []rbacv1.ClusterRoleBinding, namespace string) []string {
-	var names []string
-	for _, b := range bindings {
-		if strings.HasPrefix(b.Name, namespace+"-") {
-			names = append(names, b.Name)
-		}
-	}
-	return names
+	return out
 }

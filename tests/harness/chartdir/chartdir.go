@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	"github.com/osmo-wi/charts/tests/harness/project"
 )
@@ -17,6 +18,32 @@ import (
 // build` for every application chart. It returns the copy's charts folder.
 func Build(dst string) (string, error) {
 	return BuildFrom(project.Path("charts"), dst)
+}
+
+// shared is the process's one built copy of charts/ (see Shared).
+var shared struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// Shared returns the charts folder of one built copy per process, made on
+// first use; RemoveShared deletes it (a TestMain calls it after the tests).
+func Shared() (string, error) {
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "osmo-charts-")
+		if shared.err == nil {
+			_, shared.err = Build(shared.dir)
+		}
+	})
+	return filepath.Join(shared.dir, "charts"), shared.err
+}
+
+// RemoveShared deletes the copy Shared made, if any.
+func RemoveShared() {
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
 }
 
 // BuildFrom is Build for another charts folder (an earlier version from git history).

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/osmo-wi/charts/tests/harness/project"
 )
 
@@ -60,4 +62,33 @@ func Get(name string, charts []string) (Scenario, error) {
 		}
 	}
 	return Scenario{}, fmt.Errorf("no scenario %q under values-examples/", name)
+}
+
+// PreProvisionedAccount reads a values file and reports the account it expects
+// to exist already (serviceAccount.create: false), with the annotations the
+// file says it carries: what an operator creates before installing.
+func PreProvisionedAccount(valuesFile string) (name string, annotations map[string]string, ok bool, err error) {
+	data, err := os.ReadFile(valuesFile)
+	if err != nil {
+		return "", nil, false, err
+	}
+	var values struct {
+		ServiceAccount struct {
+			Create      *bool          `json:"create"`
+			Name        string         `json:"name"`
+			Annotations map[string]any `json:"annotations"`
+		} `json:"serviceAccount"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		return "", nil, false, fmt.Errorf("%s: %w", valuesFile, err)
+	}
+	sa := values.ServiceAccount
+	if sa.Create == nil || *sa.Create || sa.Name == "" {
+		return "", nil, false, nil
+	}
+	annotations = map[string]string{}
+	for k, v := range sa.Annotations {
+		annotations[k] = fmt.Sprint(v)
+	}
+	return sa.Name, annotations, true, nil
 }
