@@ -1,7 +1,6 @@
 package identity_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
 	"github.com/osmo-wi/charts/tests/harness/project"
-	"github.com/osmo-wi/charts/tests/harness/render"
 	"github.com/osmo-wi/charts/tests/harness/scenario"
 )
 
@@ -35,54 +33,11 @@ func injectInstall(t *testing.T, scenarioName string) (string, []corev1.Pod) {
 	c := local(t)
 	namespace := cluster.Namespace(t, c, "restricted")
 	for _, chart := range project.Charts {
-		injectPreProvision(t, namespace, s.ValuesFile(chart))
+		preProvision(t, namespace, s.ValuesFile(chart))
 		out, err := helm(t).Install(t, namespace, "osmo-"+chart, chartDir(t, chart), s.ValuesFile(chart))
 		require.NoError(t, err, out)
 	}
-	return namespace, injectPods(t, namespace, "")
-}
-
-// injectPreProvision creates the account a values file declares pre-provisioned.
-func injectPreProvision(t *testing.T, namespace, valuesFile string) {
-	t.Helper()
-	values, err := render.ReadValues(valuesFile)
-	require.NoError(t, err)
-	sa, _ := values["serviceAccount"].(map[string]any)
-	if create, ok := sa["create"].(bool); !ok || create {
-		return
-	}
-	annotations := map[string]string{}
-	if given, ok := sa["annotations"].(map[string]any); ok {
-		for k, v := range given {
-			annotations[k] = fmt.Sprint(v)
-		}
-	}
-	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa["name"].(string), Annotations: annotations}}
-	_, err = local(t).Client().CoreV1().ServiceAccounts(namespace).Create(t.Context(), account, metav1.CreateOptions{})
-	require.NoError(t, err)
-}
-
-// injectPods lists the running workload pods (not `helm test` hooks) matching selector.
-func injectPods(t *testing.T, namespace, selector string) []corev1.Pod {
-	t.Helper()
-	list, err := local(t).Client().CoreV1().Pods(namespace).List(t.Context(), metav1.ListOptions{LabelSelector: selector})
-	require.NoError(t, err)
-	var pods []corev1.Pod
-	for _, p := range list.Items {
-		if p.DeletionTimestamp == nil && p.Labels["app.kubernetes.io/component"] != "test" {
-			pods = append(pods, p)
-		}
-	}
-	require.NotEmpty(t, pods, "pods in %s (%s)", namespace, selector)
-	return pods
-}
-
-func env(c corev1.Container) map[string]string {
-	out := map[string]string{}
-	for _, e := range c.Env {
-		out[e.Name] = e.Value
-	}
-	return out
+	return namespace, workloadPods(t, namespace, "")
 }
 
 // projectedToken finds the projected ServiceAccount token volume mounted at
@@ -169,7 +124,7 @@ func TestAzureWebhookNegativeCases(t *testing.T) {
 			require.NoError(t, os.WriteFile(values, []byte(tc.values), 0o644))
 			out, err := helm(t).Install(t, namespace, "osmo-router", chartDir(t, "router"), values)
 			require.NoError(t, err, out)
-			for _, p := range injectPods(t, namespace, "app.kubernetes.io/instance=osmo-router") {
+			for _, p := range workloadPods(t, namespace, "app.kubernetes.io/instance=osmo-router") {
 				tc.check(t, p)
 			}
 		})

@@ -13,16 +13,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/osmo-wi/charts/tests/harness/chartdir"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/helmcli"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
+	"github.com/osmo-wi/charts/tests/harness/scenario"
 )
 
 // standIn answers for the three clouds' token endpoints (they cannot be reached
@@ -41,40 +43,76 @@ func TestMain(m *testing.M) {
 		}},
 	})
 	standIn.Stop()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
+	chartdir.RemoveShared()
 	os.Exit(code)
 }
 
 // local is the package's cluster with its webhooks.
-func local(t *testing.T) *cluster.Local {
-	t.Helper()
-	c, ok := cluster.Shared(t).(*cluster.Local)
-	require.True(t, ok, "identity tests need the local provider")
+func local(tb testing.TB) *cluster.Local {
+	tb.Helper()
+	c, ok := cluster.Shared(tb).(*cluster.Local)
+	require.True(tb, ok, "identity tests need the local provider")
 	return c
 }
 
-var built struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
 // chartDir is a CLI-ready copy of charts/<chart>, built once per package.
-func chartDir(t *testing.T, chart string) string {
-	t.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "osmo-identity-charts-")
-		if built.err == nil {
-			_, built.err = chartdir.Build(built.dir)
-		}
-	})
-	require.NoError(t, built.err)
-	return filepath.Join(built.dir, "charts", chart)
+func chartDir(tb testing.TB, chart string) string {
+	tb.Helper()
+	dir, err := chartdir.Shared()
+	require.NoError(tb, err)
+	return filepath.Join(dir, chart)
 }
 
 // helm is the pinned helm v3 pointed at the package's cluster.
-func helm(t *testing.T) helmcli.Helm {
-	return helmcli.Helm{Tool: "helm", Kubeconfig: local(t).KubeconfigPath(), Home: filepath.Join(t.TempDir(), "helm-home")}
+func helm(tb testing.TB) helmcli.Helm {
+	return helmcli.Helm{Tool: "helm", Kubeconfig: local(tb).KubeconfigPath(), Home: filepath.Join(tb.TempDir(), "helm-home")}
+}
+
+// preProvision creates the account a values file declares pre-provisioned
+// (serviceAccount.create: false), as an operator would before installing.
+func preProvision(tb testing.TB, namespace, valuesFile string) {
+	tb.Helper()
+	name, annotations, ok, err := scenario.PreProvisionedAccount(valuesFile)
+	require.NoError(tb, err)
+	if !ok {
+		return
+	}
+	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: annotations}}
+	_, err = local(tb).Client().CoreV1().ServiceAccounts(namespace).Create(context.Background(), account, metav1.CreateOptions{})
+	require.NoError(tb, err)
+}
+
+// workloadPods lists the running workload pods (not `helm test` hooks) matching selector.
+func workloadPods(tb testing.TB, namespace, selector string) []corev1.Pod {
+	tb.Helper()
+	list, err := local(tb).Client().CoreV1().Pods(namespace).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
+	require.NoError(tb, err)
+	var pods []corev1.Pod
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil && p.Labels["app.kubernetes.io/component"] != "test" {
+			pods = append(pods, p)
+		}
+	}
+	require.NotEmpty(tb, pods, "pods in %s (%s)", namespace, selector)
+	return pods
+}
+
+// env is a container's plain environment variables.
+func env(c corev1.Container) map[string]string {
+	out := map[string]string{}
+	for _, e := range c.Env {
+		out[e.Name] = e.Value
+	}
+	return out
+}
+
+// writeValues writes a values block to a file for one helm call.
+func writeValues(tb testing.TB, content string) string {
+	tb.Helper()
+	f, err := os.CreateTemp(tb.TempDir(), "values-*.yaml")
+	require.NoError(tb, err)
+	defer f.Close()
+	_, err = f.WriteString(content + "\n")
+	require.NoError(tb, err)
+	return f.Name()
 }

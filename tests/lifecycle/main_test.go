@@ -86,11 +86,9 @@ func releaseSelector(release string) metav1.ListOptions {
 // from the in-process render of the same values (render tests prove it right).
 func expectedAccount(t *testing.T, chart, namespace, release string, valuesFiles ...string) string {
 	t.Helper()
-	r, err := render.RenderFiles(chart, render.Release{Name: release, Namespace: namespace}, valuesFiles...)
+	account, err := render.ServiceAccountOf(chart, render.Release{Name: release, Namespace: namespace}, valuesFiles...)
 	require.NoError(t, err)
-	deployments := render.Objects[*appsv1.Deployment](r)
-	require.NotEmpty(t, deployments)
-	return deployments[0].Spec.Template.Spec.ServiceAccountName
+	return account
 }
 
 // verifyRelease asserts what the API server did with an installed release:

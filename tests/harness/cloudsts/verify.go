@@ -294,7 +294,8 @@ func getJSON(ctx context.Context, client *http.Client, rawURL string, into any) 
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", "application/json")
+	// kube-apiserver serves its JWKS only as application/jwk-set+json (406 otherwise).
+	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	resp, err := client.Do(req)
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
+	appsv1 "k8s.io/api/apps/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -61,7 +62,6 @@ type Result struct {
 	Manifests []Manifest
 	Notes     string
 }
-
 
 // Chart loads charts/<name> with the library chart from charts/common, never a
 // packaged copy left in charts/<name>/charts/ by `helm dependency build`, which
@@ -288,4 +288,18 @@ func (r *Result) Text() string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// ServiceAccountOf is the account a chart's pods run under for a release and
+// values files: what the cluster tests expect the API server to use.
+func ServiceAccountOf(chartName string, rel Release, valueFiles ...string) (string, error) {
+	r, err := RenderFiles(chartName, rel, valueFiles...)
+	if err != nil {
+		return "", err
+	}
+	deployments := Objects[*appsv1.Deployment](r)
+	if len(deployments) == 0 {
+		return "", fmt.Errorf("chart %s renders no Deployment", chartName)
+	}
+	return deployments[0].Spec.Template.Spec.ServiceAccountName, nil
 }

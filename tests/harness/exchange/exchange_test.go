@@ -1,0 +1,253 @@
+package exchange_test
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/exchange"
+)
+
+const (
+	testNamespace = "apps"
+	testAccount   = "api"
+	testClientID  = "5a0f1b2c-0000-4000-8000-0000000000a1"
+	testTenantID  = "72f988bf-0000-4000-8000-00000000c0de"
+	testRoleARN   = "arn:aws:iam::111122223333:role/apps-api"
+	testProvider  = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/pool/providers/cluster"
+	testGoogleSA  = "api@apps-project.iam.gserviceaccount.com"
+)
+
+// fakeCluster is an API server as far as the exchange needs one: a fake
+// clientset whose TokenRequests are signed with a key its issuer publishes.
+type fakeCluster struct {
+	kube     *fake.Clientset
+	issuer   cloudsts.Issuer
+	key      *rsa.PrivateKey
+	mu       sync.Mutex
+	requests []*authenticationv1.TokenRequest
+}
+
+func newFakeCluster(t *testing.T, objects ...runtime.Object) *fakeCluster {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	f := &fakeCluster{kube: fake.NewClientset(objects...), key: key}
+	mux := http.NewServeMux()
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "jwks_uri": srv.URL + "/openid/v1/jwks"})
+	})
+	mux.HandleFunc("GET /openid/v1/jwks", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
+			"kty": "RSA", "alg": "RS256", "use": "sig", "kid": "k1",
+			"n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes()),
+		}}})
+	})
+	f.issuer = cloudsts.Issuer{URL: srv.URL, CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})}
+	f.kube.PrependReactor("create", "serviceaccounts", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		create := action.(k8stesting.CreateAction)
+		if action.GetSubresource() != "token" {
+			return false, nil, nil
+		}
+		request := create.GetObject().(*authenticationv1.TokenRequest)
+		f.mu.Lock()
+		f.requests = append(f.requests, request.DeepCopy())
+		f.mu.Unlock()
+		now := time.Now()
+		claims := map[string]any{
+			"iss": srv.URL, "sub": "system:serviceaccount:" + action.GetNamespace() + ":" + create.(k8stesting.CreateActionImpl).Name,
+			"aud": request.Spec.Audiences, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Duration(*request.Spec.ExpirationSeconds) * time.Second).Unix(),
+		}
+		out := request.DeepCopy()
+		out.Status.Token = f.sign(t, claims)
+		return true, out, nil
+	})
+	return f
+}
+
+func (f *fakeCluster) sign(t *testing.T, claims map[string]any) string {
+	header, err := json.Marshal(map[string]string{"alg": "RS256", "kid": "k1", "typ": "JWT"})
+	require.NoError(t, err)
+	payload, err := json.Marshal(claims)
+	require.NoError(t, err)
+	input := b64(header) + "." + b64(payload)
+	digest := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, f.key, crypto.SHA256, digest[:])
+	require.NoError(t, err)
+	return input + "." + b64(sig)
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// testPod is a pod as the API server returns it, with a projected token
+// volume mounted at dir holding tokenPath for audience, and env.
+func testPod(volume, dir, tokenPath, audience string, env map[string]string, extra ...corev1.VolumeProjection) *corev1.Pod {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: "api-7d9f8", UID: "8f0c1b7e-0000-4000-8000-000000000002"},
+		Spec: corev1.PodSpec{ServiceAccountName: testAccount, Containers: []corev1.Container{{
+			Name: "api", VolumeMounts: []corev1.VolumeMount{{Name: volume, MountPath: dir, ReadOnly: true}},
+		}}},
+	}
+	for name, value := range env {
+		pod.Spec.Containers[0].Env = append(pod.Spec.Containers[0].Env, corev1.EnvVar{Name: name, Value: value})
+	}
+	sources := append([]corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
+		Audience: audience, ExpirationSeconds: ptr.To[int64](3600), Path: tokenPath,
+	}}}, extra...)
+	pod.Spec.Volumes = []corev1.Volume{{Name: volume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: sources}}}}
+	return pod
+}
+
+func subject() string { return "system:serviceaccount:" + testNamespace + ":" + testAccount }
+
+func TestProveAzure(t *testing.T) {
+	cluster := newFakeCluster(t)
+	s := cloudsts.StartT(t)
+	fed := exchange.Federation{Cloud: exchange.Azure, Issuer: cluster.issuer, Namespace: testNamespace, ServiceAccount: testAccount, TenantID: testTenantID, ClientID: testClientID}
+	require.NoError(t, fed.Register(s))
+	pod := testPod("azure-identity-token", "/var/run/secrets/azure/tokens", "azure-identity-token", "api://AzureADTokenExchange", map[string]string{
+		"AZURE_CLIENT_ID": testClientID, "AZURE_TENANT_ID": testTenantID,
+		"AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token", "AZURE_AUTHORITY_HOST": s.EntraAuthorityHost(),
+	})
+
+	r := exchange.Prove(t.Context(), cluster.kube, pod, s)
+	require.True(t, r.OK(), "%s", r)
+	assert.Equal(t, exchange.Azure, r.Cloud)
+	assert.Equal(t, testTenantID+"/"+testClientID, r.Identity)
+	assert.Equal(t, subject(), r.Subject)
+	assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-entra."))
+	require.Len(t, r.Exchanges, 1)
+	assert.True(t, r.Exchanges[0].OK())
+
+	require.Len(t, cluster.requests, 1)
+	spec := cluster.requests[0].Spec
+	assert.Equal(t, []string{"api://AzureADTokenExchange"}, spec.Audiences)
+	assert.Equal(t, int64(3600), *spec.ExpirationSeconds)
+	assert.Equal(t, &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID}, spec.BoundObjectRef, "bound to the pod, as the kubelet's")
+
+	derived, err := exchange.FederationFor(t.Context(), cluster.kube, pod, cluster.issuer, exchange.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, fed, derived)
+
+	t.Run("an authority off loopback is refused loudly", func(t *testing.T) {
+		leaky := pod.DeepCopy()
+		for i, e := range leaky.Spec.Containers[0].Env {
+			if e.Name == "AZURE_AUTHORITY_HOST" {
+				leaky.Spec.Containers[0].Env[i].Value = "https://login.microsoftonline.com/"
+			}
+		}
+		other := cloudsts.Server{} // its own refusals, so this test's stand-in stays clean
+		require.NoError(t, other.Start(t.Context()))
+		defer other.Stop()
+		r := exchange.Prove(t.Context(), cluster.kube, leaky, &other)
+		assert.False(t, r.OK())
+		require.NotEmpty(t, r.Refused)
+		assert.Contains(t, r.Refused[0], "login.microsoftonline.com")
+		assert.ErrorContains(t, r.Err, "leave loopback")
+
+		r = exchange.ProveWith(t.Context(), cluster.kube, leaky, s, exchange.Options{RedirectAzureAuthority: true})
+		assert.True(t, r.OK(), "%s", r)
+	})
+}
+
+func TestProveAWSRestoresTheEnvironment(t *testing.T) {
+	cluster := newFakeCluster(t)
+	s := cloudsts.StartT(t)
+	require.NoError(t, exchange.Federation{Cloud: exchange.AWS, Issuer: cluster.issuer, Namespace: testNamespace, ServiceAccount: testAccount, RoleARN: testRoleARN}.Register(s))
+	pod := testPod("aws-iam-token", "/var/run/secrets/eks.amazonaws.com/serviceaccount", "token", "sts.amazonaws.com", map[string]string{
+		"AWS_ROLE_ARN": testRoleARN, "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+		"AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-west-2", "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+	})
+	t.Setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt") // as this machine exports it
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAHOSTKEYMUSTNOTLEAK")         // would win over web identity if it leaked in
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "host-secret")
+
+	r := exchange.Prove(t.Context(), cluster.kube, pod, s)
+	require.True(t, r.OK(), "%s", r)
+	assert.Equal(t, testRoleARN, r.Identity)
+	assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-aws."))
+	assert.Equal(t, "/etc/ssl/certs/ca-certificates.crt", os.Getenv("AWS_CA_BUNDLE"), "restored")
+	assert.Equal(t, "AKIAHOSTKEYMUSTNOTLEAK", os.Getenv("AWS_ACCESS_KEY_ID"), "restored")
+	_, set := os.LookupEnv("AWS_ROLE_ARN")
+	assert.False(t, set, "the pod's env is gone again")
+}
+
+func TestProveGoogleWithImpersonation(t *testing.T) {
+	credentialFile := `{"type": "external_account", "audience": "` + testProvider + `",
+  "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": "https://sts.googleapis.com/v1/token",
+  "credential_source": {"file": "/var/run/secrets/tokens/gcp-ksa/token", "format": {"type": "text"}},
+  "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/` + testGoogleSA + `:generateAccessToken"}`
+	configMap := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: "api-gcp-credentials"}, Data: map[string]string{"credential-configuration.json": credentialFile}}
+	cluster := newFakeCluster(t, configMap)
+	s := cloudsts.StartT(t)
+	pod := testPod("gcp-ksa", "/var/run/secrets/tokens/gcp-ksa", "token", testProvider,
+		map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": "/var/run/secrets/tokens/gcp-ksa/credential-configuration.json"},
+		corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{
+			LocalObjectReference: corev1.LocalObjectReference{Name: configMap.Name},
+			Items:                []corev1.KeyToPath{{Key: "credential-configuration.json", Path: "credential-configuration.json"}},
+		}})
+	fed, err := exchange.FederationFor(t.Context(), cluster.kube, pod, cluster.issuer, exchange.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, testProvider, fed.Provider)
+	assert.Equal(t, testGoogleSA, fed.ServiceAccountEmail)
+
+	r := exchange.Prove(t.Context(), cluster.kube, pod, s)
+	assert.False(t, r.OK(), "nothing registered yet")
+	assert.ErrorContains(t, r.Err, "invalid_target")
+
+	require.NoError(t, fed.Register(s))
+	r = exchange.Prove(t.Context(), cluster.kube, pod, s)
+	require.True(t, r.OK(), "%s", r)
+	assert.Equal(t, testProvider+" as "+testGoogleSA, r.Identity)
+	assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-google-sa."), "impersonated: %s", r.AccessToken)
+	require.Len(t, r.Exchanges, 2, "STS, then impersonation")
+	assert.Equal(t, cloudsts.CloudGoogleImpersonation, r.Exchanges[1].Cloud)
+}
+
+func TestProveWithoutIdentity(t *testing.T) {
+	cluster := newFakeCluster(t)
+	s := cloudsts.StartT(t)
+	pod := testPod("other", "/data", "token", "", nil)
+	r := exchange.Prove(t.Context(), cluster.kube, pod, s)
+	assert.ErrorIs(t, r.Err, exchange.ErrNoIdentity)
+
+	r = exchange.ProveWith(t.Context(), cluster.kube, pod, s, exchange.Options{Cloud: exchange.Azure})
+	assert.ErrorContains(t, r.Err, "no client ID specified", "azidentity's own error")
+	assert.Empty(t, s.Exchanges(), "no request reached the stand-in")
+
+	r = exchange.ProveWith(t.Context(), cluster.kube, pod, s, exchange.Options{Cloud: exchange.AWS})
+	assert.False(t, r.OK())
+	require.NotEmpty(t, r.Refused, "with no web identity env the default chain asks the instance metadata service: %v", r.Err)
+	assert.Contains(t, r.Refused[0], "169.254.169.254")
+	t.Logf("refused %q in %s: %v", r.Refused, r.Duration, r.Err)
+	assert.ErrorContains(t, r.Err, "leave loopback")
+
+	t.Setenv("AZURE_CLIENT_ID", "from-the-host")
+	r = exchange.ProveWith(t.Context(), cluster.kube, pod, s, exchange.Options{Cloud: exchange.Azure})
+	assert.ErrorContains(t, r.Err, "[AZURE_CLIENT_ID]", "the host's value would stand in for the pod's missing one")
+}

@@ -1,0 +1,610 @@
+package identity_test
+
+// Exchange proofs: the pods the API server admitted (after the real webhooks
+// injected their env) present the token the kubelet would project to the real
+// cloud SDKs, and a loopback STAND-IN for each cloud's token endpoint
+// (cloudsts) accepts or refuses it as the cloud would. See tests/harness/exchange.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/exchange"
+	"github.com/osmo-wi/charts/tests/harness/helmcli"
+	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
+	"github.com/osmo-wi/charts/tests/harness/podtemplate"
+	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/tests/harness/scenario"
+)
+
+// The identities the scenario files name.
+const (
+	exchangeClientID       = "6f2a8c1e-3b4d-4e5f-9a7b-0c1d2e3f4a5b"
+	exchangeTenantID       = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	exchangeRoleARN        = "arn:aws:iam::111122223333:role/osmo-runtime"
+	exchangeGoogleProvider = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/osmo-pool/providers/osmo-cluster"
+	exchangeGoogleSA       = "osmo-runtime@osmo-prod.iam.gserviceaccount.com"
+
+	exchangeEntraAudience = "api://AzureADTokenExchange"
+	exchangeAWSAudience   = "sts.amazonaws.com"
+)
+
+// exchangeScenario is a cloud scenario of values-examples/ and the identity
+// its values name (the federation a cloud would hold for it, minus the account).
+type exchangeScenario struct {
+	name     string
+	identity exchange.Federation
+}
+
+var exchangeScenarios = []exchangeScenario{
+	// No tenant annotation: the webhook injects its own tenant.
+	{"aks-workload-identity", exchange.Federation{Cloud: exchange.Azure, TenantID: identitywebhook.DefaultAzureTenantID, ClientID: exchangeClientID}},
+	{"aks-workload-identity-shortcut", exchange.Federation{Cloud: exchange.Azure, TenantID: exchangeTenantID, ClientID: exchangeClientID}},
+	{"eks-irsa", exchange.Federation{Cloud: exchange.AWS, RoleARN: exchangeRoleARN}},
+	{"gcp-workload-identity-federation", exchange.Federation{Cloud: exchange.GCP, Provider: exchangeGoogleProvider, ServiceAccountEmail: exchangeGoogleSA}},
+}
+
+// exchangeFederation is what the cloud holds for account in namespace: the
+// scenario's identity, the cluster's issuer, the subject of that account.
+func exchangeFederation(tb testing.TB, identity exchange.Federation, namespace, account string) exchange.Federation {
+	f := identity
+	f.Issuer, f.Namespace, f.ServiceAccount = exchangeIssuer(tb), namespace, account
+	return f
+}
+
+// Every chart × every cloud scenario: each pod the API server admitted gets
+// an access token from the cloud stand-in through the real SDK, and the
+// stand-in's log shows the exchange for the pod's own account. For GCP the
+// chart-rendered credential file drives the full flow: STS exchange, then
+// impersonation of osmo-runtime@osmo-prod.iam.gserviceaccount.com.
+func TestExchangeEveryChartEveryCloud(t *testing.T) {
+	t.Parallel()
+	c := local(t)
+	type install struct {
+		scenario  exchangeScenario
+		values    func(chart string) string
+		namespace string
+	}
+	var installs []install
+	jobs := map[string]func() error{}
+	for _, sc := range exchangeScenarios {
+		s, err := scenario.Get(sc.name, project.Charts)
+		require.NoError(t, err)
+		in := install{scenario: sc, values: s.ValuesFile, namespace: cluster.Namespace(t, c, "restricted")}
+		installs = append(installs, in)
+		for _, chart := range project.Charts {
+			preProvision(t, in.namespace, s.ValuesFile(chart))
+			jobs[sc.name+"/"+chart] = exchangeInstallJob(t, in.namespace, "osmo-"+chart, chartDir(t, chart), s.ValuesFile(chart))
+		}
+	}
+	installed := exchangeConcurrently(jobs) // every release at once: installs mostly wait on the API server
+
+	for _, in := range installs {
+		t.Run(in.scenario.name, func(t *testing.T) {
+			t.Parallel()
+			for _, chart := range project.Charts {
+				t.Run(chart, func(t *testing.T) {
+					t.Parallel()
+					require.NoError(t, installed[in.scenario.name+"/"+chart])
+					release := "osmo-" + chart
+					fed := exchangeFederation(t, in.scenario.identity, in.namespace, exchangeAccount(t, release, chart, in.values(chart)))
+					stand := exchangeStandIn(t, fed.Cloud)
+					require.NoError(t, fed.Register(stand))
+					for _, pod := range workloadPods(t, in.namespace, "app.kubernetes.io/instance="+release) {
+						derived, err := exchange.FederationFor(t.Context(), c.Client(), &pod, fed.Issuer, exchange.Options{})
+						require.NoError(t, err)
+						assert.Equal(t, fed, derived, "pod %s asks for the identity the scenario names, as its own account", pod.Name)
+						for _, container := range pod.Spec.Containers {
+							r := exchange.ProveWith(t.Context(), c.Client(), &pod, stand, exchange.Options{Container: container.Name})
+							exchangeAccepted(t, stand, r, fed)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// The exchange fails, with the error each SDK surfaces, when the cloud's
+// federation does not match the pod: another account, another audience,
+// a token from another cluster, or (Azure) a pod the webhook never mutated.
+func TestExchangeRefusals(t *testing.T) {
+	t.Parallel()
+	c := local(t)
+	otherCluster := exchangeStartOtherCluster(t)
+
+	type refusal struct {
+		name    string // what the case proves
+		cloud   exchange.Cloud
+		release string
+		values  string // extra values file content ("" for none)
+		prove   func(t *testing.T, pod corev1.Pod, fed exchange.Federation)
+	}
+	namespaces := map[exchange.Cloud]string{}
+	for _, cloud := range []exchange.Cloud{exchange.Azure, exchange.AWS, exchange.GCP} {
+		namespaces[cloud] = cluster.Namespace(t, c, "restricted")
+	}
+	// Azure registrations add up per app in the shared stand-in (its address
+	// is what the webhook injects), so each Azure case is its own app (client
+	// ID); AWS and GCP cases each get their own stand-in.
+	azureApp := func() string {
+		return fmt.Sprintf("global: {workloadIdentity: {provider: azure, azure: {clientId: %q, tenantId: %q}}}", uuid.NewString(), exchangeTenantID)
+	}
+	cases := []refusal{}
+	for _, cloud := range []exchange.Cloud{exchange.Azure, exchange.AWS, exchange.GCP} {
+		cases = append(cases,
+			refusal{name: "the cloud's federation names another account", cloud: cloud, prove: exchangeRefuseOtherAccount},
+			refusal{name: "the cloud expects another audience", cloud: cloud, prove: exchangeRefuseOtherAudience},
+			refusal{name: "a token from another cluster's key", cloud: cloud, prove: func(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
+				exchangeRefuseOtherCluster(t, otherCluster(t), pod, fed)
+			}},
+		)
+	}
+	cases = append(cases, refusal{name: "a pod without the azure.workload.identity/use label", cloud: exchange.Azure, release: "osmo-nolabel",
+		values: fmt.Sprintf("serviceAccount: {annotations: {azure.workload.identity/client-id: %q, azure.workload.identity/tenant-id: %q}}", uuid.NewString(), exchangeTenantID),
+		prove:  exchangeRefuseUnlabelled})
+
+	jobs := map[string]func() error{}
+	scenarioOf := map[exchange.Cloud]string{exchange.AWS: "eks-irsa", exchange.GCP: "gcp-workload-identity-federation"}
+	for i := range cases {
+		tc := &cases[i]
+		var values []string
+		switch {
+		case tc.values != "":
+			values = append(values, writeValues(t, tc.values))
+		case tc.cloud == exchange.Azure:
+			values = append(values, writeValues(t, azureApp()))
+		default:
+			s, err := scenario.Get(scenarioOf[tc.cloud], project.Charts)
+			require.NoError(t, err)
+			values = append(values, s.ValuesFile("router"))
+		}
+		if tc.release == "" {
+			tc.release = fmt.Sprintf("osmo-case%d", i)
+		}
+		jobs[tc.release] = exchangeInstallJob(t, namespaces[tc.cloud], tc.release, chartDir(t, "router"), values...)
+	}
+	installed := exchangeConcurrently(jobs)
+
+	for _, tc := range cases {
+		t.Run(string(tc.cloud)+"/"+tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.NoError(t, installed[tc.release])
+			namespace := namespaces[tc.cloud]
+			pods := workloadPods(t, namespace, "app.kubernetes.io/instance="+tc.release)
+			account := exchangeAccount(t, tc.release, "router")
+			require.Equal(t, account, pods[0].Spec.ServiceAccountName)
+			identity := map[exchange.Cloud]exchange.Federation{
+				exchange.Azure: {Cloud: exchange.Azure, TenantID: exchangeTenantID, ClientID: exchangeClientIDOf(t, namespace, account)},
+				exchange.AWS:   {Cloud: exchange.AWS, RoleARN: exchangeRoleARN},
+				exchange.GCP:   {Cloud: exchange.GCP, Provider: exchangeGoogleProvider, ServiceAccountEmail: exchangeGoogleSA},
+			}[tc.cloud]
+			tc.prove(t, pods[0], exchangeFederation(t, identity, namespace, account))
+		})
+	}
+}
+
+// exchangeRefuseOtherAccount registers the federation for another account of
+// the namespace: the token's subject does not match.
+func exchangeRefuseOtherAccount(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
+	stand := exchangeStandIn(t, fed.Cloud)
+	require.NoError(t, fed.ForAccount("osmo-someone-else").Register(stand))
+	r := exchange.Prove(t.Context(), local(t).Client(), &pod, stand)
+	want := map[exchange.Cloud]exchangeWant{
+		exchange.Azure: {code: "AADSTS700213", message: "No matching federated identity record found for presented assertion subject"},
+		exchange.AWS:   {code: "AccessDenied", message: ":sub ="},
+		exchange.GCP:   {code: "unauthorized_client", message: "rejected by the attribute condition"},
+	}[fed.Cloud]
+	want.check = cloudsts.CheckSubject
+	exchangeRefused(t, stand, r, fed, want)
+}
+
+// exchangeRefuseOtherAudience registers the federation for another audience
+// than the one the pod's projected token carries.
+func exchangeRefuseOtherAudience(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
+	stand := exchangeStandIn(t, fed.Cloud)
+	require.NoError(t, fed.WithAudience("api://osmo-another-audience").Register(stand))
+	r := exchange.Prove(t.Context(), local(t).Client(), &pod, stand)
+	want := map[exchange.Cloud]exchangeWant{
+		exchange.Azure: {code: "AADSTS700212", message: "No matching federated identity record found for presented assertion audience"},
+		exchange.AWS:   {code: "AccessDenied", message: ":aud ="},
+		exchange.GCP:   {code: "invalid_grant", message: "does not match the expected audience"},
+	}[fed.Cloud]
+	want.check = cloudsts.CheckAudience
+	exchangeRefused(t, stand, r, fed, want)
+}
+
+// exchangeRefuseOtherCluster presents a token the second cluster minted for
+// an account of the same namespace and name. As issued it names its own
+// issuer, which the cloud does not trust (refused on issuer). The cloud is then
+// told that issuer name with the first cluster's keys (two clusters sharing an
+// issuer name, e.g. the default https://kubernetes.default.svc.cluster.local):
+// the signature check must reject it.
+func exchangeRefuseOtherCluster(t *testing.T, other *cluster.Local, pod corev1.Pod, fed exchange.Federation) {
+	audience := map[exchange.Cloud]string{exchange.Azure: exchangeEntraAudience, exchange.AWS: exchangeAWSAudience, exchange.GCP: fed.Provider}[fed.Cloud]
+	token := exchangeForeignToken(t, other, fed.Namespace, fed.ServiceAccount, audience)
+	stand := exchangeStandIn(t, fed.Cloud)
+	require.NoError(t, fed.Register(stand))
+	kube := local(t).Client()
+
+	r := exchange.ProveWith(t.Context(), kube, &pod, stand, exchange.Options{Token: token})
+	assert.Equal(t, other.IssuerURL(), r.Issuer, "the token names the other cluster")
+	exchangeRefused(t, stand, r, fed, map[exchange.Cloud]exchangeWant{
+		exchange.Azure: {code: "AADSTS700211", message: "No matching federated identity record found for presented assertion issuer"},
+		exchange.AWS:   {code: "InvalidIdentityToken", message: "No OpenIDConnect provider found"},
+		exchange.GCP:   {code: "invalid_grant", message: "does not match the expected ones"},
+	}[fed.Cloud].with(cloudsts.CheckIssuer))
+
+	first := local(t)
+	// The name the token claims (discovery served by the other cluster), the first cluster's keys.
+	sameName, err := exchange.KubernetesIssuer(other.IssuerURL(), slices.Concat(first.CA().CertPEM(), other.CA().CertPEM()))
+	require.NoError(t, err)
+	sameName.JWKSURL = first.IssuerURL() + "/openid/v1/jwks"
+	require.NoError(t, fed.WithIssuer(sameName).Register(stand))
+	r = exchange.ProveWith(t.Context(), kube, &pod, stand, exchange.Options{Token: token})
+	exchangeRefused(t, stand, r, fed, map[exchange.Cloud]exchangeWant{
+		exchange.Azure: {code: "AADSTS700027", message: "signature validation"},
+		exchange.AWS:   {code: "InvalidIdentityToken", message: "the issuer publishes no key with kid"},
+		exchange.GCP:   {code: "invalid_grant", message: "Invalid ID Token signature"},
+	}[fed.Cloud].with(cloudsts.CheckSignature))
+}
+
+// exchangeRefuseUnlabelled: without the pod label the Azure webhook never
+// mutates the pod, so there is no env: the SDK fails before any exchange,
+// although the cloud trusts the account.
+func exchangeRefuseUnlabelled(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
+	kube := local(t).Client()
+	require.NoError(t, fed.Register(standIn))
+	clouds, err := exchange.Detect(&pod, "")
+	require.NoError(t, err)
+	assert.Empty(t, clouds, "the webhook injected nothing")
+	r := exchange.Prove(t.Context(), kube, &pod, standIn)
+	assert.ErrorIs(t, r.Err, exchange.ErrNoIdentity)
+
+	r = exchange.ProveWith(t.Context(), kube, &pod, standIn, exchange.Options{Cloud: exchange.Azure})
+	t.Log(r)
+	require.Error(t, r.Err)
+	assert.Contains(t, r.Err.Error(), "no client ID specified", "azidentity's own error")
+	assert.Empty(t, r.AccessToken)
+	assert.Empty(t, r.TokenFile, "no token was presented")
+	for _, e := range standIn.ExchangesFor(cloudsts.CloudEntra) {
+		assert.False(t, e.Subject == fed.Subject() || e.Identity == fed.TenantID+"/"+fed.ClientID, "the stand-in saw a request for the unlabelled pod: %+v", e)
+	}
+}
+
+// Workflow pods: the OSMO service builds them from the service chart's pod
+// templates; run under osmo-workflow (created by the backend-operator chart),
+// they get the webhook's env and their token is accepted. Azure is the
+// documented scenario; the AWS variant annotates osmo-workflow for IRSA.
+func TestExchangeWorkflowPods(t *testing.T) {
+	t.Parallel()
+	c := local(t)
+	workflowPodIdentity, err := scenario.Get("workflow-pod-identity", project.Charts)
+	require.NoError(t, err)
+	const workflowRole = "arn:aws:iam::111122223333:role/osmo-workflow"
+	variants := []struct {
+		cloud    exchange.Cloud
+		values   map[string][]string // chart -> values files
+		identity exchange.Federation
+	}{
+		{exchange.Azure, map[string][]string{
+			"backend-operator": {workflowPodIdentity.ValuesFile("backend-operator")},
+			"service":          {workflowPodIdentity.ValuesFile("service")},
+		}, exchange.Federation{Cloud: exchange.Azure, TenantID: identitywebhook.DefaultAzureTenantID, ClientID: exchangeClientID}},
+		{exchange.AWS, map[string][]string{
+			"backend-operator": {writeValues(t, `workflowServiceAccount: {create: true, name: osmo-workflow, annotations: {eks.amazonaws.com/role-arn: "`+workflowRole+`"}}`)},
+			"service": {writeValues(t, `services:
+  configs:
+    podTemplates:
+      workflow_workload_identity: {spec: {serviceAccountName: osmo-workflow}}
+    pools:
+      default: {common_pod_template: [default_user, default_ctrl, workflow_workload_identity]}`)},
+		}, exchange.Federation{Cloud: exchange.AWS, RoleARN: workflowRole}},
+	}
+	namespaces := map[exchange.Cloud]string{}
+	jobs := map[string]func() error{}
+	for _, v := range variants {
+		namespaces[v.cloud] = cluster.Namespace(t, c, "restricted")
+		for chart, files := range v.values {
+			jobs[string(v.cloud)+"/"+chart] = exchangeInstallJob(t, namespaces[v.cloud], "osmo-"+chart, chartDir(t, chart), files...)
+		}
+	}
+	installed := exchangeConcurrently(jobs)
+
+	for _, v := range variants {
+		t.Run(string(v.cloud), func(t *testing.T) {
+			t.Parallel()
+			for chart := range v.values {
+				require.NoError(t, installed[string(v.cloud)+"/"+chart])
+			}
+			namespace := namespaces[v.cloud]
+			pod := exchangeWorkflowPod(t, namespace, "osmo-service")
+			assert.Equal(t, "osmo-workflow", pod.Spec.ServiceAccountName)
+			user := env(pod.Spec.Containers[0])
+			switch v.cloud {
+			case exchange.Azure:
+				assert.Equal(t, "true", pod.Labels["azure.workload.identity/use"])
+				assert.Equal(t, exchangeClientID, user[exchange.EnvAzureClientID])
+				assert.Equal(t, identitywebhook.DefaultAzureTenantID, user[exchange.EnvAzureTenantID])
+				assert.Equal(t, standIn.EntraAuthorityHost(), user[exchange.EnvAzureAuthorityHost])
+				assert.NotEmpty(t, user[exchange.EnvAzureTokenFile])
+			case exchange.AWS:
+				assert.Equal(t, workflowRole, user[exchange.EnvAWSRoleARN])
+				assert.NotEmpty(t, user[exchange.EnvAWSTokenFile])
+				assert.True(t, slices.ContainsFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "aws-iam-token" }), "aws-iam-token volume")
+			}
+			fed := exchangeFederation(t, v.identity, namespace, "osmo-workflow")
+			stand := exchangeStandIn(t, v.cloud)
+			require.NoError(t, fed.Register(stand))
+			for _, container := range pod.Spec.Containers {
+				r := exchange.ProveWith(t.Context(), c.Client(), &pod, stand, exchange.Options{Container: container.Name})
+				exchangeAccepted(t, stand, r, fed)
+			}
+		})
+	}
+}
+
+// exchangeWorkflowPod builds the default pool's pod from the service chart's
+// configs ConfigMap as the OSMO service does, adds what the service adds (name,
+// images, a restricted security context), creates it and waits until it runs.
+func exchangeWorkflowPod(t *testing.T, namespace, serviceRelease string) corev1.Pod {
+	t.Helper()
+	kube := local(t).Client()
+	configMaps, err := kube.CoreV1().ConfigMaps(namespace).List(t.Context(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + serviceRelease})
+	require.NoError(t, err)
+	i := slices.IndexFunc(configMaps.Items, func(cm corev1.ConfigMap) bool {
+		return strings.HasSuffix(cm.Name, "-configs") && cm.Data["config.yaml"] != ""
+	})
+	require.GreaterOrEqual(t, i, 0, "the service chart's configs ConfigMap (config.yaml) in %s", namespace)
+	config, err := podtemplate.ParseConfig(configMaps.Items[i].Data["config.yaml"])
+	require.NoError(t, err)
+	template, err := config.ForPool("default")
+	require.NoError(t, err)
+	filled, err := podtemplate.Fill(template, map[string]string{
+		"USER_CONTAINER_NAME": "user", "USER_CPU": "500m", "USER_MEMORY": "512Mi", "USER_GPU": "0", "USER_STORAGE": "1Gi",
+	})
+	require.NoError(t, err)
+	pod, err := podtemplate.Pod(filled)
+	require.NoError(t, err)
+
+	pod.Name = "workflow-" + strings.ToLower(uuid.NewString()[:8])
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{
+		RunAsNonRoot:   ptr.To(true),
+		RunAsUser:      ptr.To[int64](1000),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	for i := range pod.Spec.Containers {
+		pod.Spec.Containers[i].Image = "ubuntu:24.04" // kwok runs no image: any reference will do
+		pod.Spec.Containers[i].SecurityContext = &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		}
+	}
+	created, err := kube.CoreV1().Pods(namespace).Create(t.Context(), pod, metav1.CreateOptions{})
+	require.NoError(t, err, "the workflow pod is admitted in a restricted namespace")
+	deadline := time.Now().Add(time.Minute)
+	for created.Status.Phase != corev1.PodRunning {
+		require.True(t, time.Now().Before(deadline), "workflow pod %s is %s after a minute", created.Name, created.Status.Phase)
+		time.Sleep(200 * time.Millisecond)
+		created, err = kube.CoreV1().Pods(namespace).Get(t.Context(), created.Name, metav1.GetOptions{})
+		require.NoError(t, err)
+	}
+	return *created
+}
+
+// exchangeWant is how a refusal must surface: the SDK's error carries the
+// code and message, the stand-in recorded the failed check.
+type exchangeWant struct {
+	code, message string
+	check         cloudsts.Check
+}
+
+func (w exchangeWant) with(check cloudsts.Check) exchangeWant {
+	w.check = check
+	return w
+}
+
+// exchangeRefused asserts the SDK surfaced the refusal and the stand-in
+// refused this pod's token for the expected reason.
+func exchangeRefused(t *testing.T, stand *cloudsts.Server, r exchange.Result, fed exchange.Federation, want exchangeWant) {
+	t.Helper()
+	t.Log(r)
+	require.Error(t, r.Err, "the exchange must fail")
+	assert.Empty(t, r.AccessToken)
+	assert.Empty(t, r.Refused, "nothing left loopback")
+	if fed.Cloud == exchange.AWS {
+		var apiErr smithy.APIError
+		if assert.True(t, errors.As(r.Err, &apiErr), "the AWS SDK surfaces an API error: %v", r.Err) {
+			assert.Equal(t, want.code, apiErr.ErrorCode())
+			assert.Contains(t, apiErr.ErrorMessage(), want.message)
+		}
+	} else {
+		assert.Contains(t, r.Err.Error(), want.code)
+		assert.Contains(t, r.Err.Error(), want.message)
+	}
+	cloud := map[exchange.Cloud]cloudsts.Cloud{exchange.Azure: cloudsts.CloudEntra, exchange.AWS: cloudsts.CloudAWS, exchange.GCP: cloudsts.CloudGoogle}[fed.Cloud]
+	var seen []cloudsts.Exchange
+	for _, e := range stand.ExchangesFor(cloud) {
+		if e.Subject == r.Subject && e.Issuer == r.Issuer && e.Failed == want.check {
+			seen = append(seen, e)
+		}
+	}
+	assert.NotEmpty(t, seen, "the stand-in refused %s on the %s check (its log: %+v)", r.Subject, want.check, r.Exchanges)
+	assert.Equal(t, r.Subject, fed.Subject(), "the token presented is the pod's account's")
+}
+
+// exchangeAccepted asserts the SDK obtained a stand-in token for the pod's own
+// account, and the stand-in's log shows that exchange.
+func exchangeAccepted(t *testing.T, stand *cloudsts.Server, r exchange.Result, fed exchange.Federation) {
+	t.Helper()
+	if !assert.Truef(t, r.OK(), "%s\nrewrites: %q\nstand-in log: %+v", r, r.Rewrites, r.Exchanges) {
+		return
+	}
+	t.Log(r)
+	assert.Equal(t, fed.Subject(), r.Subject, "pod %s", r.Pod)
+	assert.Equal(t, fed.Issuer.URL, r.Issuer, "pod %s", r.Pod)
+	logged := func(cloud cloudsts.Cloud, identity, subject string) {
+		t.Helper()
+		ok := slices.ContainsFunc(stand.ExchangesFor(cloud), func(e cloudsts.Exchange) bool {
+			return e.OK() && e.Identity == identity && e.Subject == subject
+		})
+		assert.True(t, ok, "the stand-in's %s log shows an accepted exchange of %s for %s", cloud, subject, identity)
+	}
+	switch fed.Cloud {
+	case exchange.Azure:
+		assert.Equal(t, fed.TenantID+"/"+fed.ClientID, r.Identity)
+		assert.Equal(t, []string{exchangeEntraAudience}, r.Audience)
+		assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-entra."), r.AccessToken)
+		logged(cloudsts.CloudEntra, r.Identity, fed.Subject())
+	case exchange.AWS:
+		assert.Equal(t, fed.RoleARN, r.Identity)
+		assert.Equal(t, []string{exchangeAWSAudience}, r.Audience)
+		assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-aws."), r.AccessToken)
+		logged(cloudsts.CloudAWS, r.Identity, fed.Subject())
+	case exchange.GCP:
+		assert.Equal(t, fed.Provider+" as "+fed.ServiceAccountEmail, r.Identity)
+		assert.Equal(t, []string{fed.Provider}, r.Audience)
+		assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-google-sa."), "impersonated: %s", r.AccessToken)
+		logged(cloudsts.CloudGoogle, fed.Provider, fed.Subject())
+		principal, err := cloudsts.GooglePrincipal(fed.Provider, fed.Subject())
+		require.NoError(t, err)
+		logged(cloudsts.CloudGoogleImpersonation, fed.ServiceAccountEmail, principal)
+	}
+}
+
+// exchangeStandIn is the stand-in a proof runs against: for Azure the
+// package's (the webhook injects its address into pods), for AWS and GCP one
+// per test, because a stand-in trusts one subject per role or provider and
+// several accounts share the scenario's role and provider.
+func exchangeStandIn(t *testing.T, cloud exchange.Cloud) *cloudsts.Server {
+	if cloud == exchange.Azure {
+		return standIn
+	}
+	return cloudsts.StartT(t)
+}
+
+// exchangeIssuer is the cluster's service account issuer as a cloud registers it.
+func exchangeIssuer(tb testing.TB) cloudsts.Issuer {
+	c := local(tb)
+	issuer, err := exchange.KubernetesIssuer(c.IssuerURL(), c.CA().CertPEM())
+	require.NoError(tb, err)
+	return issuer
+}
+
+// exchangeStartOtherCluster starts a second local cluster in the background
+// (no webhooks) and returns a function that waits for it; it is stopped when
+// the test ends.
+func exchangeStartOtherCluster(t *testing.T) func(t *testing.T) *cluster.Local {
+	var (
+		done  = make(chan struct{})
+		other *cluster.Local
+		err   error
+	)
+	go func() {
+		defer close(done)
+		other, err = cluster.StartLocal(context.Background(), cluster.Options{Provider: cluster.ProviderLocal, Out: exchangeDiscard{}})
+	}()
+	t.Cleanup(func() {
+		<-done
+		if other != nil {
+			other.Stop(context.Background())
+		}
+	})
+	return func(t *testing.T) *cluster.Local {
+		t.Helper()
+		<-done
+		require.NoError(t, err, "second local cluster")
+		return other
+	}
+}
+
+type exchangeDiscard struct{}
+
+func (exchangeDiscard) Write(p []byte) (int, error) { return len(p), nil }
+
+// exchangeForeignToken is what the other cluster issues for an account of the
+// same namespace and name (unbound: the pod exists only in the first cluster).
+func exchangeForeignToken(t *testing.T, other *cluster.Local, namespace, account, audience string) string {
+	t.Helper()
+	kube := other.Client()
+	_, err := kube.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	_, err = kube.CoreV1().ServiceAccounts(namespace).Create(t.Context(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: account}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	response, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(t.Context(), account, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{audience}, ExpirationSeconds: ptr.To[int64](3600)},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return response.Status.Token
+}
+
+// exchangeClientIDOf reads the client id an account is annotated with.
+func exchangeClientIDOf(t *testing.T, namespace, account string) string {
+	t.Helper()
+	sa, err := local(t).Client().CoreV1().ServiceAccounts(namespace).Get(t.Context(), account, metav1.GetOptions{})
+	require.NoError(t, err)
+	return sa.Annotations["azure.workload.identity/client-id"]
+}
+
+// exchangeAccount is the account a chart's pods run under, as the chart renders it.
+func exchangeAccount(tb testing.TB, release, chart string, valuesFiles ...string) string {
+	tb.Helper()
+	account, err := render.ServiceAccountOf(chart, render.Release{Name: release, Namespace: "osmo"}, valuesFiles...)
+	require.NoError(tb, err)
+	return account
+}
+
+// exchangeInstallJob is a job for exchangeConcurrently: helm install of one
+// chart, waiting for readiness.
+func exchangeInstallJob(tb testing.TB, namespace, release, chartDir string, valuesFiles ...string) func() error {
+	h := helmcli.Helm{Tool: "helm", Kubeconfig: local(tb).KubeconfigPath(), Home: filepath.Join(tb.TempDir(), "helm-home")}
+	return func() error {
+		_, err := h.Install(tb, namespace, release, chartDir, valuesFiles...)
+		return err
+	}
+}
+
+// exchangeConcurrently runs every job at once and returns each one's error.
+// Installs mostly wait on the API server, so they run outside the test
+// runner's -parallel limit (2 on this machine by default).
+func exchangeConcurrently(jobs map[string]func() error) map[string]error {
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs = map[string]error{}
+	)
+	for name, job := range jobs {
+		wg.Go(func() {
+			err := job()
+			mu.Lock()
+			defer mu.Unlock()
+			errs[name] = err
+		})
+	}
+	wg.Wait()
+	return errs
+}
