@@ -3,6 +3,7 @@
 //
 //	go run ./cmd/identity-check --namespace osmo --release osmo-router
 //	go run ./cmd/identity-check --namespace osmo --selector app.kubernetes.io/name=service --output json
+//	go run ./cmd/identity-check --namespace osmo --exchange   # local cluster: also prove the token exchange
 //
 // Exit status: 0 when every pod would get its identity, 1 when one would not
 // (the fixes are printed), 2 on usage or connection errors, and when nothing
@@ -40,12 +41,11 @@ const (
 const timeout = time.Minute
 
 // config is the parsed command line.
-// To add --exchange: add a field here, register the flag in parseFlags, and
-// fill proveIdentities below.
 type config struct {
 	kubeconfig string
 	options    identitycheck.Options
 	output     string // "table" or "json"
+	exchange   bool   // also run the token exchange against the local cloud stand-ins
 }
 
 func main() {
@@ -97,13 +97,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// proveIdentities is the place for per-pod steps beyond the static check.
-// The planned --exchange flag calls exchange.Prove(...) (tests/harness/exchange)
-// here once per entry of report.Pods whose Kind is "Pod", and records a
-// refused exchange with report.Pods[i].AddProblem(reason, fix), which marks
-// the pod failing (exit 1). Without such flags it does nothing.
+// proveIdentities runs the per-pod steps beyond the static check: with
+// --exchange, the token exchange against the local stand-ins of the clouds.
 func proveIdentities(ctx context.Context, cfg config, restConfig *rest.Config, report *identitycheck.Report) error {
-	return nil
+	if !cfg.exchange {
+		return nil
+	}
+	caPEM := restConfig.CAData
+	if len(caPEM) == 0 && restConfig.CAFile != "" {
+		data, err := os.ReadFile(restConfig.CAFile)
+		if err != nil {
+			return err
+		}
+		caPEM = data
+	}
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return err
+	}
+	return report.ProveExchanges(ctx, client, caPEM)
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -111,7 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags := flag.NewFlagSet("identity-check", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	flags.Usage = func() {
-		fmt.Fprintln(stderr, "usage: identity-check [--kubeconfig FILE] [--namespace NS] [--release NAME] [--selector LABELS] [--output table|json]")
+		fmt.Fprintln(stderr, "usage: identity-check [--kubeconfig FILE] [--namespace NS] [--release NAME] [--selector LABELS] [--output table|json] [--exchange]")
 		fmt.Fprintln(stderr, "Tells whether every pod would get its cloud workload identity; exit 0 yes, 1 no (with the fix), 2 on errors.")
 		flags.PrintDefaults()
 	}
@@ -120,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	flags.StringVar(&cfg.options.Selector, "selector", "", "label selector of the pods, as kubectl -l takes it")
 	flags.StringVar(&cfg.options.Release, "release", "", "Helm release of the pods (app.kubernetes.io/instance=<release>)")
 	flags.StringVar(&cfg.output, "output", "table", "table or json")
+	flags.BoolVar(&cfg.exchange, "exchange", false, "local cluster only: also exchange each pod's token with the real cloud SDK against loopback stand-ins of Entra ID, AWS STS and Google STS")
 	if err := flags.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -45,13 +44,6 @@ func checkInstallRouter(t *testing.T, valuesFile string, wait bool) string {
 	return namespace
 }
 
-// checkValuesFile writes values to a file of the test.
-func checkValuesFile(t *testing.T, values string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "values.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(values), 0o644))
-	return path
-}
 
 // checkRouter runs the check on the router release and logs its table.
 func checkRouter(t *testing.T, namespace string) *identitycheck.Report {
@@ -120,6 +112,20 @@ func TestIdentityCheckGoodInstalls(t *testing.T) {
 					assert.Equal(t, tc.audience, p.Token.Audience)
 				}
 			}
+
+			// --exchange: the cloud (a stand-in) accepts every pod's token for
+			// the subject and issuer the report says to register.
+			require.NoError(t, report.ProveExchanges(t.Context(), local(t).Client(), local(t).CA().CertPEM()))
+			for _, p := range report.Pods {
+				if tc.audience == "" {
+					assert.Nil(t, p.Exchange, "GKE: no token in the pod to exchange")
+					continue
+				}
+				if assert.NotNil(t, p.Exchange, "pod %s", p.Name) {
+					assert.True(t, p.Exchange.Accepted, "pod %s: %s", p.Name, p.Exchange.Error)
+				}
+			}
+			assert.True(t, report.OK())
 		})
 	}
 }
@@ -192,7 +198,7 @@ func TestIdentityCheckBrokenInstalls(t *testing.T) {
 			t.Parallel()
 			valuesFile := project.Path("values-examples", tc.scenario, "router.yaml")
 			if tc.scenario == "" {
-				valuesFile = checkValuesFile(t, tc.values)
+				valuesFile = writeValues(t, tc.values)
 			}
 			namespace := checkInstallRouter(t, valuesFile, tc.wait)
 			report := checkRouter(t, namespace)
@@ -213,7 +219,7 @@ func TestIdentityCheckBrokenInstalls(t *testing.T) {
 // pods; the check shows the controller's own words once they are in.
 func TestIdentityCheckMissingAccountShowsWhyNoPods(t *testing.T) {
 	t.Parallel()
-	namespace := checkInstallRouter(t, checkValuesFile(t, `serviceAccount: {create: false, name: missing}`), false)
+	namespace := checkInstallRouter(t, writeValues(t, `serviceAccount: {create: false, name: missing}`), false)
 	var notes []string
 	require.Eventually(t, func() bool {
 		report, err := identitycheck.Check(t.Context(), local(t).Client(), identitycheck.Options{Namespace: namespace, Release: checkRelease})
@@ -273,6 +279,11 @@ func TestIdentityCheckCommand(t *testing.T) {
 		assert.Contains(t, stdout, "fix")
 		assert.Contains(t, stdout, "set global.workloadIdentity.provider (azure, aws or gcp)")
 		assert.Contains(t, stderr, "would not get their identity")
+	})
+	t.Run("exchange", func(t *testing.T) {
+		stdout, _, code := run(t, "--release", "good", "--exchange")
+		assert.Equal(t, 0, code)
+		assert.Contains(t, stdout, "azure stand-in, 72f988bf-86f1-41af-91ab-2d7cd011db47/"+checkClientID+": accepted")
 	})
 	t.Run("json", func(t *testing.T) {
 		stdout, _, code := run(t, "--release", "broken", "--output", "json")

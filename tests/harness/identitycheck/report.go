@@ -37,6 +37,7 @@ type PodReport struct {
 	OK                   bool                `json:"ok"`
 	Problems             []Problem           `json:"problems,omitempty"`
 	Notes                []string            `json:"notes,omitempty"`
+	Exchange             *ExchangeResult     `json:"exchange,omitempty"` // with --exchange: what the cloud stand-in answered
 }
 
 // ContainerIdentity is the identity env of one container (other env is left out).
@@ -211,6 +212,13 @@ func (r *Report) writeDetails(w *errWriter, p *PodReport) {
 	}
 	if p.CloudPrincipal != "" {
 		line("principal", "%s", p.CloudPrincipal)
+	}
+	if x := p.Exchange; x != nil {
+		verdict := "accepted: an access token was issued"
+		if !x.Accepted {
+			verdict = "REFUSED"
+		}
+		line("exchange", "%s stand-in, %s: %s", x.Cloud, x.Identity, verdict)
 	}
 	for _, note := range p.Notes {
 		line("note", "%s", note)
