@@ -44,7 +44,6 @@ func checkInstallRouter(t *testing.T, valuesFile string, wait bool) string {
 	return namespace
 }
 
-
 // checkRouter runs the check on the router release and logs its table.
 func checkRouter(t *testing.T, namespace string) *identitycheck.Report {
 	t.Helper()
