@@ -112,7 +112,7 @@ for t in "${tools[@]}"; do
   start=$SECONDS
   exec 9>"$dir.lock"; flock 9   # two builds at once wait for each other
   if [ -f "$dir/.complete" ]; then
-    what="cached"
+    what="cached, linked in $((SECONDS - start))s"
   else
     rm -rf "$dir"; out="$dir.partial"; rm -rf "$out"; mkdir -p "$out"
     if ! "$recipe" >"$out.log" 2>&1; then
