@@ -295,11 +295,16 @@ func exchangeRefuseUnlabelled(t *testing.T, pod corev1.Pod, fed exchange.Federat
 // Workflow pods: the OSMO service builds them from the service chart's pod
 // templates; run under osmo-workflow (created by the backend-operator chart),
 // they get the webhook's env and their token is accepted. Azure is the
-// documented scenario; the AWS variant annotates osmo-workflow for IRSA.
+// documented scenario; the AWS variant annotates osmo-workflow for IRSA; the
+// GCP variant (workflow-pod-identity-gcp, outside GKE: no webhook) has the pod
+// template mount the projected token and the backend-operator release's
+// credential file, and the exchange goes on to impersonate the Google account.
 func TestExchangeWorkflowPods(t *testing.T) {
 	t.Parallel()
 	c := local(t)
 	workflowPodIdentity, err := scenario.Get("workflow-pod-identity", project.Charts)
+	require.NoError(t, err)
+	workflowPodIdentityGCP, err := scenario.Get("workflow-pod-identity-gcp", project.Charts)
 	require.NoError(t, err)
 	const workflowRole = "arn:aws:iam::111122223333:role/osmo-workflow"
 	variants := []struct {
@@ -320,6 +325,10 @@ func TestExchangeWorkflowPods(t *testing.T) {
     pools:
       default: {common_pod_template: [default_user, default_ctrl, workflow_workload_identity]}`)},
 		}, exchange.Federation{Cloud: exchange.AWS, RoleARN: workflowRole}},
+		{exchange.GCP, map[string][]string{
+			"backend-operator": {workflowPodIdentityGCP.ValuesFile("backend-operator")},
+			"service":          {workflowPodIdentityGCP.ValuesFile("service")},
+		}, exchange.Federation{Cloud: exchange.GCP, Provider: exchangeGoogleProvider, ServiceAccountEmail: exchangeGoogleSA}},
 	}
 	namespaces := map[exchange.Cloud]string{}
 	jobs := map[string]func() error{}
@@ -352,8 +361,15 @@ func TestExchangeWorkflowPods(t *testing.T) {
 				assert.Equal(t, workflowRole, user[exchange.EnvAWSRoleARN])
 				assert.NotEmpty(t, user[exchange.EnvAWSTokenFile])
 				assert.True(t, slices.ContainsFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "aws-iam-token" }), "aws-iam-token volume")
+			case exchange.GCP:
+				exchangeWorkflowPodGCP(t, pod)
 			}
 			fed := exchangeFederation(t, v.identity, namespace, "osmo-workflow")
+			if v.cloud == exchange.GCP { // no webhook: what the pod asks for comes from the pod template and the backend-operator's credential file
+				derived, err := exchange.FederationFor(t.Context(), c.Client(), &pod, fed.Issuer, exchange.Options{})
+				require.NoError(t, err)
+				assert.Equal(t, fed, derived, "the workflow pod asks for the scenario's provider and Google account, as osmo-workflow")
+			}
 			stand := exchangeStandIn(t, v.cloud)
 			require.NoError(t, fed.Register(stand))
 			for _, container := range pod.Spec.Containers {
@@ -362,6 +378,49 @@ func TestExchangeWorkflowPods(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exchangeWorkflowPodGCP checks the GCP wiring the pod template gave a workflow
+// pod: the gcp-ksa volume (a token for the pool provider, and the credential
+// file of the backend-operator release's ConfigMap, in the pod's namespace),
+// mounted with GOOGLE_APPLICATION_CREDENTIALS in every container, and the
+// account the backend-operator release created.
+func exchangeWorkflowPodGCP(t *testing.T, pod corev1.Pod) {
+	t.Helper()
+	kube := local(t).Client()
+	const directory = "/var/run/secrets/tokens/gcp-ksa"
+	i := slices.IndexFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "gcp-ksa" })
+	require.GreaterOrEqual(t, i, 0, "gcp-ksa volume")
+	volume := pod.Spec.Volumes[i]
+	require.NotNil(t, volume.Projected, "gcp-ksa is a projected volume")
+	var audience, configMap string
+	for _, source := range volume.Projected.Sources {
+		if source.ServiceAccountToken != nil {
+			audience = source.ServiceAccountToken.Audience
+		}
+		if source.ConfigMap != nil {
+			configMap = source.ConfigMap.Name
+		}
+	}
+	assert.Equal(t, exchangeGoogleProvider, audience, "the projected token is for the pool provider")
+	assert.Equal(t, "osmo-backend-operator-gcp-credentials", configMap)
+	cm, err := kube.CoreV1().ConfigMaps(pod.Namespace).Get(t.Context(), configMap, metav1.GetOptions{})
+	require.NoError(t, err, "the credential ConfigMap the workflow pod mounts exists in its namespace")
+	assert.Equal(t, "osmo-backend-operator", cm.Labels["app.kubernetes.io/instance"], "rendered by the backend-operator release")
+	assert.Contains(t, cm.Data["credential-configuration.json"], exchangeGoogleProvider)
+
+	require.Len(t, pod.Spec.Containers, 2, "the user and osmo-ctrl containers")
+	for _, container := range pod.Spec.Containers {
+		assert.Equal(t, directory+"/credential-configuration.json", env(container)[exchange.EnvGoogleCredentials], "container %s", container.Name)
+		assert.True(t, slices.ContainsFunc(container.VolumeMounts, func(m corev1.VolumeMount) bool {
+			return m.Name == "gcp-ksa" && m.MountPath == directory && m.ReadOnly
+		}), "container %s mounts gcp-ksa at %s", container.Name, directory)
+	}
+
+	sa, err := kube.CoreV1().ServiceAccounts(pod.Namespace).Get(t.Context(), pod.Spec.ServiceAccountName, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "osmo-backend-operator", sa.Labels["app.kubernetes.io/instance"], "osmo-workflow is the backend-operator release's")
+	assert.Equal(t, exchangeGoogleSA, sa.Annotations["iam.gke.io/gcp-service-account"])
 }
 
 // exchangeWorkflowPod builds the default pool's pod from the service chart's

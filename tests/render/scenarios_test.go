@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/osmo-wi/charts/tests/harness/podtemplate"
 	"github.com/osmo-wi/charts/tests/harness/render"
 	"github.com/osmo-wi/charts/tests/harness/scenario"
 )
@@ -106,6 +107,64 @@ var promises = map[string]promise{
 			assert.Equal(t, exampleClientID, sa.Annotations["azure.workload.identity/client-id"])
 		}
 	},
+	"workflow-pod-identity-gcp": func(t *testing.T, chart string, r *render.Result) {
+		const (
+			provider    = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/osmo-pool/providers/osmo-cluster"
+			credentials = "/var/run/secrets/tokens/gcp-ksa/credential-configuration.json"
+			configMap   = "osmo-backend-operator-gcp-credentials" // the backend-operator release's, named in the service's pod template
+		)
+		switch chart {
+		case "service":
+			// The default pool's pod, merged as the OSMO service merges it.
+			config, err := podtemplate.ParseConfig(serviceConfigText(t, r))
+			require.NoError(t, err)
+			template, err := config.ForPool("default")
+			require.NoError(t, err)
+			filled, err := podtemplate.Fill(template, map[string]string{
+				"USER_CONTAINER_NAME": "user", "USER_CPU": "1", "USER_MEMORY": "1Gi", "USER_GPU": "0", "USER_STORAGE": "1Gi",
+			})
+			require.NoError(t, err)
+			workflow, err := podtemplate.Pod(filled)
+			require.NoError(t, err)
+			assert.Equal(t, "osmo-workflow", workflow.Spec.ServiceAccountName)
+			volume := findVolume(workflow.Spec.Volumes, "gcp-ksa")
+			require.NotNil(t, volume, "the workflow pod's gcp-ksa volume")
+			require.NotNil(t, volume.Projected)
+			require.Len(t, volume.Projected.Sources, 2)
+			token, file := volume.Projected.Sources[0].ServiceAccountToken, volume.Projected.Sources[1].ConfigMap
+			require.NotNil(t, token)
+			assert.Equal(t, provider, token.Audience)
+			assert.Equal(t, "token", token.Path)
+			require.NotNil(t, file)
+			assert.Equal(t, configMap, file.Name)
+			assert.Equal(t, []corev1.KeyToPath{{Key: "credential-configuration.json", Path: "credential-configuration.json"}}, file.Items)
+			var names []string
+			for _, c := range workflow.Spec.Containers {
+				names = append(names, c.Name)
+				assert.Contains(t, c.Env, corev1.EnvVar{Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: credentials}, "container %s", c.Name)
+				assert.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "gcp-ksa", MountPath: "/var/run/secrets/tokens/gcp-ksa", ReadOnly: true}, "container %s", c.Name)
+				assert.NotEmpty(t, c.Resources.Limits, "container %s keeps its default template's resources (merged by name)", c.Name)
+			}
+			assert.Equal(t, []string{"user", "osmo-ctrl"}, names, "merged by name: no extra containers")
+		case "backend-operator":
+			sa := requireAccount(t, r, "osmo-workflow")
+			assert.Equal(t, "osmo-runtime@osmo-prod.iam.gserviceaccount.com", sa.Annotations["iam.gke.io/gcp-service-account"])
+			found := false
+			for _, cm := range render.Objects[*corev1.ConfigMap](r) {
+				if cm.Name == configMap {
+					found = true
+					assert.Contains(t, cm.Data["credential-configuration.json"], provider)
+				}
+			}
+			assert.True(t, found, "the backend-operator release renders %s, which workflow pods mount", configMap)
+		}
+		requireAccount(t, r, "osmo-"+chart)
+		for _, p := range workloadPods(r) {
+			volume := findVolume(p.Spec.Volumes, "gcp-ksa")
+			require.NotNil(t, volume, describe(p))
+			assert.Equal(t, provider, volume.Projected.Sources[0].ServiceAccountToken.Audience, describe(p))
+		}
+	},
 	"private-registry": func(t *testing.T, chart string, r *render.Result) {
 		want := []corev1.LocalObjectReference{{Name: "osmo-registry"}, {Name: "osmo-registry-mirror"}}
 		for _, p := range pods(r) {
@@ -165,15 +224,21 @@ func requireAccount(t *testing.T, r *render.Result, name string) *corev1.Service
 // serviceConfig is the service chart's config.yaml, parsed.
 func serviceConfig(t *testing.T, r *render.Result) map[string]any {
 	t.Helper()
+	config := map[string]any{}
+	require.NoError(t, yaml.Unmarshal([]byte(serviceConfigText(t, r)), &config))
+	return config
+}
+
+// serviceConfigText is the service chart's config.yaml, as rendered.
+func serviceConfigText(t *testing.T, r *render.Result) string {
+	t.Helper()
 	for _, cm := range render.Objects[*corev1.ConfigMap](r) {
 		if cm.Name == "osmo-service-configs" {
-			config := map[string]any{}
-			require.NoError(t, yaml.Unmarshal([]byte(cm.Data["config.yaml"]), &config))
-			return config
+			return cm.Data["config.yaml"]
 		}
 	}
 	t.Fatal("no osmo-service-configs ConfigMap")
-	return nil
+	return ""
 }
 
 // dig walks nested maps; nil when a key is missing.
