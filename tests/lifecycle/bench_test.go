@@ -57,19 +57,29 @@ func testTimes(out []byte) (map[string]float64, []string) {
 	return elapsed, failed
 }
 
-// breakdown lists the tests two levels deep (test/helm version or chart), slowest first.
+// breakdown lists the leaf tests (a chart, a scenario, a ct run), slowest
+// first: parents of parallel subtests only report the time to start them.
 func breakdown(wall time.Duration, elapsed map[string]float64) string {
-	var names []string
+	var leaves []string
 	for name := range elapsed {
-		if strings.Count(name, "/") <= 1 {
-			names = append(names, name)
+		if !hasChildren(name, elapsed) {
+			leaves = append(leaves, name)
 		}
 	}
-	sort.Slice(names, func(i, j int) bool { return elapsed[names[i]] > elapsed[names[j]] })
+	sort.Slice(leaves, func(i, j int) bool { return elapsed[leaves[i]] > elapsed[leaves[j]] })
 	var b strings.Builder
-	fmt.Fprintf(&b, "lifecycle suite: %.1fs wall (tests run in parallel; times overlap)\n", wall.Seconds())
-	for _, name := range names {
+	fmt.Fprintf(&b, "lifecycle suite: %.1fs wall, %d tests in parallel (times overlap)\n", wall.Seconds(), len(leaves))
+	for _, name := range leaves {
 		fmt.Fprintf(&b, "  %6.1fs  %s\n", elapsed[name], name)
 	}
 	return b.String()
+}
+
+func hasChildren(name string, elapsed map[string]float64) bool {
+	for other := range elapsed {
+		if strings.HasPrefix(other, name+"/") {
+			return true
+		}
+	}
+	return false
 }
