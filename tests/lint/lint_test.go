@@ -18,10 +18,23 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/project"
 )
 
-func TestHelmLintStrict(t *testing.T) {
-	dir := t.TempDir()
-	charts, err := chartdir.Build(dir)
+func TestMain(m *testing.M) {
+	code := m.Run()
+	chartdir.RemoveShared()
+	os.Exit(code)
+}
+
+// builtCharts is the package's one CLI-ready copy of charts/, and its parent folder.
+func builtCharts(t *testing.T) (charts, dir string) {
+	t.Helper()
+	charts, err := chartdir.Shared()
 	require.NoError(t, err)
+	return charts, filepath.Dir(charts)
+}
+
+func TestHelmLintStrict(t *testing.T) {
+	t.Parallel()
+	charts, dir := builtCharts(t)
 	for _, chart := range append([]string{"common"}, project.Charts...) {
 		out, err := chartdir.Helm(dir, "lint", "--strict", filepath.Join(charts, chart))
 		assert.NoError(t, err, "helm lint --strict %s:\n%s", chart, out)
@@ -33,9 +46,8 @@ func TestCTLint(t *testing.T) {
 	if _, err := exec.LookPath("yamllint"); err != nil {
 		t.Fatal("ct lint needs yamllint: `make tools` installs it (Debian package yamllint)")
 	}
-	dir := t.TempDir()
-	charts, err := chartdir.Build(dir)
-	require.NoError(t, err)
+	t.Parallel()
+	charts, dir := builtCharts(t)
 	etc := filepath.Join(project.BinDir(), "ct-etc")
 	out, err := chartdir.Run(dir, "ct", "lint", "--config", project.Path("ct.yaml"), "--all",
 		"--chart-dirs", charts, "--lint-conf", filepath.Join(etc, "lintconf.yaml"), "--chart-yaml-schema", filepath.Join(etc, "chart_schema.yaml"))
