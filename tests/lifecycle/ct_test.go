@@ -16,11 +16,14 @@ import (
 // `ct install` (ct.yaml and each chart's ci/*-values.yaml) passes against the
 // package's cluster, as it does on kind in CI: install --wait, helm test, delete.
 // One ct run per chart, side by side: ct installs a chart's ci files one after
-// the other, waiting for each namespace to be deleted.
+// the other, waiting for each namespace to be deleted. ct rebuilds each chart's
+// dependencies, so it gets a copy of its own, not the one parallel installs read.
 func TestCTInstall(t *testing.T) {
 	t.Parallel()
 	c := cluster.Shared(t)
-	dir := filepath.Dir(charts(t))
+	dir := t.TempDir()
+	_, err := chartdir.Build(dir)
+	require.NoError(t, err)
 	for _, chart := range project.Charts {
 		t.Run(chart, func(t *testing.T) {
 			t.Parallel()
