@@ -42,16 +42,23 @@ Workload identity: {{ $provider | default "none configured" }}
     trust policy principal: Federated arn:aws:iam::<account>:oidc-provider/<issuer without https://>
     conditions: <issuer>:sub = {{ $subject }}, <issuer>:aud = sts.amazonaws.com
 {{- else if eq $provider "gcp" }}
-{{- with index $annotations "iam.gke.io/gcp-service-account" }}
-  Next step: let the Kubernetes account impersonate {{ . }}:
-    gcloud iam service-accounts add-iam-policy-binding {{ . }} \
-      --role roles/iam.workloadIdentityUser \
-      --member "serviceAccount:{{ regexReplaceAll "^.*@([^.]+)\\..*$" . "${1}" }}.svc.id.goog[{{ $.Release.Namespace }}/{{ $sa }}]"
-{{- end }}
-{{- with $wi.gcp.workloadIdentityProvider }}
+{{- $gsa := index $annotations "iam.gke.io/gcp-service-account" }}
+{{- if $wi.gcp.workloadIdentityProvider }}
+{{- $principal := printf "principal://iam.googleapis.com/%s/subject/%s" (regexReplaceAll "^//iam.googleapis.com/(.*)/providers/.*$" $wi.gcp.workloadIdentityProvider "${1}") $subject }}
   Outside GKE: pods read {{ include "common.workloadIdentity.gcpDirectory" $ }}/credential-configuration.json
-  (GOOGLE_APPLICATION_CREDENTIALS); grant roles to the principal
-    principal://iam.googleapis.com/{{ regexReplaceAll "^//iam.googleapis.com/(.*)/providers/.*$" . "${1}" }}/subject/{{ $subject }}
+  (GOOGLE_APPLICATION_CREDENTIALS), exchanging their token at the pool provider.
+{{- if $gsa }}
+  Next step: let the pool principal impersonate {{ $gsa }}:
+    gcloud iam service-accounts add-iam-policy-binding {{ $gsa }} \
+      --role roles/iam.workloadIdentityUser --member "{{ $principal }}"
+{{- else }}
+  Next step: grant roles to the pool principal {{ $principal }}
+{{- end }}
+{{- else if $gsa }}
+  Next step: let the Kubernetes account impersonate {{ $gsa }}:
+    gcloud iam service-accounts add-iam-policy-binding {{ $gsa }} \
+      --role roles/iam.workloadIdentityUser \
+      --member "serviceAccount:{{ regexReplaceAll "^.*@([^.]+)\\..*$" $gsa "${1}" }}.svc.id.goog[{{ $.Release.Namespace }}/{{ $sa }}]"
 {{- end }}
 {{- else }}
   Set global.workloadIdentity.provider (azure, aws or gcp), or annotate the
