@@ -53,11 +53,13 @@ Usage: {{ include "common.labels.render" (dict "ctx" $ "key" "worker" "extra" (l
 */}}
 {{- define "common.labels.render" -}}
 {{- $labels := dict -}}
-{{- range .extra -}}
-{{- if kindIs "map" . -}}{{- $labels = merge (deepCopy .) $labels -}}{{- end -}}
-{{- end -}}
 {{- $standard := include "common.memo" (dict "ctx" .ctx "name" "common.labels.standard" "args" . "id" (toString .key)) | fromJson -}}
-{{- include "common.labels.stringMap" (merge $standard $labels) -}}
+{{- range (concat (default list .extra) (list $standard)) -}}
+{{- if kindIs "map" . -}}
+{{- range $key, $value := . -}}{{- $_ := set $labels $key $value -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- include "common.labels.stringMap" $labels -}}
 {{- end -}}
 
 {{/*

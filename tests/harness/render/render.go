@@ -197,14 +197,8 @@ func decode(chartName string, files map[string]string) (*Result, error) {
 		if strings.HasSuffix(name, "NOTES.txt") || path.Base(name)[0] == '_' {
 			continue
 		}
-		docs := releaseutil.SplitManifests(files[name])
-		keys := slices.Collect(maps.Keys(docs))
-		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
-		for _, key := range keys {
-			if strings.TrimSpace(docs[key]) == "" {
-				continue
-			}
-			if err := result.add(name, docs[key]); err != nil {
+		for _, doc := range splitDocuments(files[name]) {
+			if err := result.add(name, doc); err != nil {
 				return nil, err
 			}
 		}
@@ -224,6 +218,38 @@ func decode(chartName string, files map[string]string) (*Result, error) {
 	}
 	sort.SliceStable(result.Manifests, func(i, j int) bool { return order(result.Manifests[i]) < order(result.Manifests[j]) })
 	return result, nil
+}
+
+// splitDocuments cuts a rendered file into its YAML documents at "---" lines,
+// dropping those with nothing but blank lines and comments. (Helm's
+// regexp-based SplitManifests cost a tenth of the render time.)
+func splitDocuments(text string) []string {
+	var docs []string
+	var current strings.Builder
+	flush := func() {
+		if doc := current.String(); hasContent(doc) {
+			docs = append(docs, doc)
+		}
+		current.Reset()
+	}
+	for line := range strings.Lines(text) {
+		if rest, ok := strings.CutPrefix(line, "---"); ok && (strings.TrimSpace(rest) == "" || rest[0] == ' ' || rest[0] == '#') {
+			flush()
+			continue
+		}
+		current.WriteString(line)
+	}
+	flush()
+	return docs
+}
+
+func hasContent(doc string) bool {
+	for line := range strings.Lines(doc) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Result) add(source, text string) error {

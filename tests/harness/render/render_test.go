@@ -30,3 +30,8 @@ func TestDecodeStrict(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "true", sa.Labels["use"])
 }
+
+func TestSplitDocuments(t *testing.T) {
+	text := "---\n# Source: a\n---\napiVersion: v1\nkind: ConfigMap\ndata:\n  f: |\n    ---\n    inner\n--- # next\nkind: B\n---\n\n"
+	assert.Equal(t, []string{"apiVersion: v1\nkind: ConfigMap\ndata:\n  f: |\n    ---\n    inner\n", "kind: B\n"}, splitDocuments(text))
+}
