@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/chartdir"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/exchange"
@@ -30,8 +29,6 @@ import (
 // concurrently, once).
 func BenchmarkExchangeProof(b *testing.B) {
 	c := local(b)
-	charts, err := chartdir.Build(b.TempDir())
-	require.NoError(b, err)
 
 	type target struct {
 		pod   corev1.Pod
@@ -53,7 +50,7 @@ func BenchmarkExchangeProof(b *testing.B) {
 		namespaces[sc.name] = cluster.Namespace(b, c, "restricted")
 		for _, chart := range project.Charts {
 			preProvision(b, namespaces[sc.name], s.ValuesFile(chart))
-			jobs[sc.name+"/"+chart] = exchangeInstallJob(b, namespaces[sc.name], "osmo-"+chart, charts+"/"+chart, s.ValuesFile(chart))
+			jobs[sc.name+"/"+chart] = exchangeInstallJob(b, namespaces[sc.name], "osmo-"+chart, chartDir(b, chart), s.ValuesFile(chart))
 		}
 	}
 	for name, err := range exchangeConcurrently(jobs) {

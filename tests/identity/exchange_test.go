@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +28,6 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/exchange"
-	"github.com/osmo-wi/charts/tests/harness/helmcli"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
 	"github.com/osmo-wi/charts/tests/harness/podtemplate"
 	"github.com/osmo-wi/charts/tests/harness/project"
@@ -207,30 +205,31 @@ func TestExchangeRefusals(t *testing.T) {
 // exchangeRefuseOtherAccount registers the federation for another account of
 // the namespace: the token's subject does not match.
 func exchangeRefuseOtherAccount(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
-	stand := exchangeStandIn(t, fed.Cloud)
-	require.NoError(t, fed.ForAccount("osmo-someone-else").Register(stand))
-	r := exchange.Prove(t.Context(), local(t).Client(), &pod, stand)
-	want := map[exchange.Cloud]exchangeWant{
+	exchangeRefuseMismatch(t, pod, fed, fed.ForAccount("osmo-someone-else"), cloudsts.CheckSubject, map[exchange.Cloud]exchangeWant{
 		exchange.Azure: {code: "AADSTS700213", message: "No matching federated identity record found for presented assertion subject"},
 		exchange.AWS:   {code: "AccessDenied", message: ":sub ="},
 		exchange.GCP:   {code: "unauthorized_client", message: "rejected by the attribute condition"},
-	}[fed.Cloud]
-	want.check = cloudsts.CheckSubject
-	exchangeRefused(t, stand, r, fed, want)
+	})
 }
 
 // exchangeRefuseOtherAudience registers the federation for another audience
 // than the one the pod's projected token carries.
 func exchangeRefuseOtherAudience(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
-	stand := exchangeStandIn(t, fed.Cloud)
-	require.NoError(t, fed.WithAudience("api://osmo-another-audience").Register(stand))
-	r := exchange.Prove(t.Context(), local(t).Client(), &pod, stand)
-	want := map[exchange.Cloud]exchangeWant{
+	exchangeRefuseMismatch(t, pod, fed, fed.WithAudience("api://osmo-another-audience"), cloudsts.CheckAudience, map[exchange.Cloud]exchangeWant{
 		exchange.Azure: {code: "AADSTS700212", message: "No matching federated identity record found for presented assertion audience"},
 		exchange.AWS:   {code: "AccessDenied", message: ":aud ="},
 		exchange.GCP:   {code: "invalid_grant", message: "does not match the expected audience"},
-	}[fed.Cloud]
-	want.check = cloudsts.CheckAudience
+	})
+}
+
+// exchangeRefuseMismatch registers, instead of the pod's federation fed, one
+// that does not match the pod, and checks the cloud's refusal failed on check.
+func exchangeRefuseMismatch(t *testing.T, pod corev1.Pod, fed, registered exchange.Federation, check cloudsts.Check, wants map[exchange.Cloud]exchangeWant) {
+	stand := exchangeStandIn(t, registered.Cloud)
+	require.NoError(t, registered.Register(stand))
+	r := exchange.Prove(t.Context(), local(t).Client(), &pod, stand)
+	want := wants[fed.Cloud]
+	want.check = check
 	exchangeRefused(t, stand, r, fed, want)
 }
 
@@ -437,13 +436,7 @@ func exchangeWorkflowPod(t *testing.T, namespace, serviceRelease string) corev1.
 	require.GreaterOrEqual(t, i, 0, "the service chart's configs ConfigMap (config.yaml) in %s", namespace)
 	config, err := podtemplate.ParseConfig(configMaps.Items[i].Data["config.yaml"])
 	require.NoError(t, err)
-	template, err := config.ForPool("default")
-	require.NoError(t, err)
-	filled, err := podtemplate.Fill(template, map[string]string{
-		"USER_CONTAINER_NAME": "user", "USER_CPU": "500m", "USER_MEMORY": "512Mi", "USER_GPU": "0", "USER_STORAGE": "1Gi",
-	})
-	require.NoError(t, err)
-	pod, err := podtemplate.Pod(filled)
+	pod, err := config.WorkflowPod("default", podtemplate.SampleValues)
 	require.NoError(t, err)
 
 	pod.Name = "workflow-" + strings.ToLower(uuid.NewString()[:8])
@@ -640,7 +633,7 @@ func exchangeAccount(tb testing.TB, release, chart string, valuesFiles ...string
 // exchangeInstallJob is a job for exchangeConcurrently: helm install of one
 // chart, waiting for readiness.
 func exchangeInstallJob(tb testing.TB, namespace, release, chartDir string, valuesFiles ...string) func() error {
-	h := helmcli.Helm{Tool: "helm", Kubeconfig: local(tb).KubeconfigPath(), Home: filepath.Join(tb.TempDir(), "helm-home")}
+	h := helm(tb)
 	return func() error {
 		_, err := h.Install(tb, namespace, release, chartDir, valuesFiles...)
 		return err

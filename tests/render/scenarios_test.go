@@ -118,13 +118,7 @@ var promises = map[string]promise{
 			// The default pool's pod, merged as the OSMO service merges it.
 			config, err := podtemplate.ParseConfig(serviceConfigText(t, r))
 			require.NoError(t, err)
-			template, err := config.ForPool("default")
-			require.NoError(t, err)
-			filled, err := podtemplate.Fill(template, map[string]string{
-				"USER_CONTAINER_NAME": "user", "USER_CPU": "1", "USER_MEMORY": "1Gi", "USER_GPU": "0", "USER_STORAGE": "1Gi",
-			})
-			require.NoError(t, err)
-			workflow, err := podtemplate.Pod(filled)
+			workflow, err := config.WorkflowPod("default", podtemplate.SampleValues)
 			require.NoError(t, err)
 			assert.Equal(t, "osmo-workflow", workflow.Spec.ServiceAccountName)
 			volume := findVolume(workflow.Spec.Volumes, "gcp-ksa")

@@ -53,6 +53,26 @@ func (c Config) ForPool(pool string) (map[string]any, error) {
 	return merged, nil
 }
 
+// SampleValues fill the runtime placeholders of OSMO's default templates the
+// way the service does for a small workflow task.
+var SampleValues = map[string]string{
+	"USER_CONTAINER_NAME": "user", "USER_CPU": "500m", "USER_MEMORY": "512Mi", "USER_GPU": "0", "USER_STORAGE": "1Gi",
+}
+
+// WorkflowPod is the pod the service builds for a task in pool: the pool's
+// templates merged in order, placeholders filled with values, strictly decoded.
+func (c Config) WorkflowPod(pool string, values map[string]string) (*corev1.Pod, error) {
+	merged, err := c.ForPool(pool)
+	if err != nil {
+		return nil, err
+	}
+	filled, err := Fill(merged, values)
+	if err != nil {
+		return nil, err
+	}
+	return Pod(filled)
+}
+
 // Merge returns base with overlay merged over it; neither input is modified.
 func Merge(base, overlay map[string]any) map[string]any {
 	out := make(map[string]any, len(base)+len(overlay))

@@ -77,11 +77,7 @@ pools:
 func TestPoolMergesItsTemplatesInOrder(t *testing.T) {
 	c, err := podtemplate.ParseConfig(config)
 	require.NoError(t, err)
-	merged, err := c.ForPool("default")
-	require.NoError(t, err)
-	filled, err := podtemplate.Fill(merged, map[string]string{"USER_CONTAINER_NAME": "user", "USER_CPU": "2"})
-	require.NoError(t, err)
-	pod, err := podtemplate.Pod(filled)
+	pod, err := c.WorkflowPod("default", map[string]string{"USER_CONTAINER_NAME": "user", "USER_CPU": "2"})
 	require.NoError(t, err)
 	assert.Equal(t, "osmo-workflow", pod.Spec.ServiceAccountName)
 	assert.Equal(t, "true", pod.Labels["azure.workload.identity/use"])
