@@ -99,9 +99,9 @@ func forEachChart(t *testing.T, test func(t *testing.T, chart string)) {
 // componentKeys are the `services` entries of each chart that run as Deployments.
 var componentKeys = map[string][]string{
 	"service":          {"agent", "delayedJobMonitor", "logger", "service", "worker"},
-	"router":           {"router"},
-	"backend-operator": {"listener", "worker"},
-	"web-ui":           {"webUi"},
+	"router":           {"service"},
+	"backend-operator": {"backendListener", "backendWorker"},
+	"web-ui":           {"ui"},
 }
 
 // perComponent builds `services: {<each component>: <block>}` values for a chart.

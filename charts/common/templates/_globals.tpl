@@ -36,20 +36,24 @@ Usage: {{ $global := include "common.globals" . | fromJson }}
 {{- define "common.globals.compute" -}}
 {{- $g := .Values.global -}}
 {{- if not (kindIs "map" $g) -}}{{- $g = dict -}}{{- end -}}
-{{- $image := include "common.globals.map" (dig "image" dict $g) | fromJson -}}
+{{- $logs := include "common.globals.map" (dig "logs" dict $g) | fromJson -}}
 {{- $wi := include "common.globals.map" (dig "workloadIdentity" dict $g) | fromJson -}}
 {{- $azure := include "common.globals.map" (dig "azure" dict $wi) | fromJson -}}
 {{- $aws := include "common.globals.map" (dig "aws" dict $wi) | fromJson -}}
 {{- $gcp := include "common.globals.map" (dig "gcp" dict $wi) | fromJson -}}
 {{- toJson (dict
+  "osmoImageLocation" (include "common.globals.string" (dig "osmoImageLocation" "" $g) | default "nvcr.io/nvidia/osmo")
+  "osmoImageTag" (include "common.globals.string" (dig "osmoImageTag" "" $g))
+  "serviceAccountName" (include "common.globals.string" (dig "serviceAccountName" "" $g))
+  "nodeSelector" (include "common.globals.map" (dig "nodeSelector" dict $g) | fromJson)
+  "logs" (dict
+    "enabled" (ne (toString (dig "enabled" true $logs)) "false")
+    "logLevel" (include "common.globals.string" (dig "logLevel" "" $logs) | default "DEBUG")
+    "k8sLogLevel" (include "common.globals.string" (dig "k8sLogLevel" "" $logs) | default "WARNING"))
   "extraPodLabels" (include "common.globals.map" (dig "extraPodLabels" dict $g) | fromJson)
-  "podAnnotations" (include "common.globals.map" (dig "podAnnotations" dict $g) | fromJson)
+  "extraPodAnnotations" (include "common.globals.map" (dig "extraPodAnnotations" dict $g) | fromJson)
   "imagePullSecrets" (include "common.globals.list" (dig "imagePullSecrets" list $g) | fromJsonArray)
   "imagePullSecret" (include "common.globals.string" (dig "imagePullSecret" "" $g))
-  "image" (dict
-    "registry" (include "common.globals.string" (dig "registry" "" $image))
-    "tag" (include "common.globals.string" (dig "tag" "" $image))
-    "pullPolicy" (include "common.globals.string" (dig "pullPolicy" "" $image)))
   "workloadIdentity" (dict
     "provider" (include "common.globals.string" (dig "provider" "" $wi))
     "azure" (dict
@@ -72,7 +76,7 @@ Usage: {{ $global := include "common.globals" . | fromJson }}
 {{- if kindIs "slice" . -}}{{- toJson . -}}{{- else -}}[]{{- end -}}
 {{- end -}}
 
-{{/* common.globals.string: the value as a string when it is a scalar, else "". */}}
+{{/* common.globals.string: the value as a string when it is a scalar (numbers as written), else "". */}}
 {{- define "common.globals.string" -}}
-{{- if not (or (kindIs "map" .) (kindIs "slice" .)) -}}{{- toString (default "" .) -}}{{- end -}}
+{{- if not (or (kindIs "map" .) (kindIs "slice" .)) -}}{{- include "common.strings.scalar" . -}}{{- end -}}
 {{- end -}}

@@ -1,31 +1,32 @@
 {{/*
-Images, as OSMO publishes them: nvcr.io/nvidia/osmo/<name>:<appVersion>.
-Registry and tag fall back component -> global.image -> built-in default; a digest
-pins the image and replaces the tag.
+Images, as OSMO publishes them and NVIDIA's charts spell them:
+{{global.osmoImageLocation}}/{{imageName}}:{{global.osmoImageTag}}. Our additions per
+component: imageLocation and imageTag override the global ones, imageDigest pins the
+image and replaces the tag. An empty tag means the chart's appVersion.
 */}}
 
 {{/*
-common.images.image: the full image reference of a component.
-Usage: image: {{ include "common.images.image" (dict "ctx" $ "image" $component.image) }}
+common.images.image: the full image reference of a component's values.
+Usage: image: {{ include "common.images.image" (dict "ctx" $ "values" .Values.services.worker) | quote }}
 */}}
 {{- define "common.images.image" -}}
-{{- $global := (include "common.globals" .ctx | fromJson).image -}}
-{{- $registry := .image.registry | default $global.registry | default "nvcr.io/nvidia/osmo" -}}
-{{- $reference := printf "%s/%s" (trimSuffix "/" $registry) .image.repository -}}
-{{- if .image.digest -}}
-{{- printf "%s@%s" $reference .image.digest -}}
+{{- $global := include "common.globals" .ctx | fromJson -}}
+{{- $location := include "common.strings.scalar" .values.imageLocation | default $global.osmoImageLocation -}}
+{{- $reference := printf "%s/%s" (trimSuffix "/" $location) (include "common.strings.scalar" .values.imageName) -}}
+{{- with .values.imageDigest -}}
+{{- printf "%s@%s" $reference . -}}
 {{- else -}}
-{{- $tag := .image.tag | default $global.tag | default .ctx.Chart.AppVersion -}}
-{{- printf "%s:%s" $reference (toString $tag) -}}
+{{- $tag := include "common.strings.scalar" .values.imageTag | default $global.osmoImageTag | default .ctx.Chart.AppVersion -}}
+{{- printf "%s:%s" $reference $tag -}}
 {{- end -}}
 {{- end -}}
 
 {{/*
-common.images.pullPolicy: component pullPolicy, else global.image.pullPolicy, else IfNotPresent.
-Usage: imagePullPolicy: {{ include "common.images.pullPolicy" (dict "ctx" $ "image" $component.image) }}
+common.images.pullPolicy: the component's imagePullPolicy, else IfNotPresent.
+Usage: imagePullPolicy: {{ include "common.images.pullPolicy" .Values.services.worker }}
 */}}
 {{- define "common.images.pullPolicy" -}}
-{{- .image.pullPolicy | default (include "common.globals" .ctx | fromJson).image.pullPolicy | default "IfNotPresent" -}}
+{{- .imagePullPolicy | default "IfNotPresent" -}}
 {{- end -}}
 
 {{/*

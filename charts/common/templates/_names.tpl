@@ -29,26 +29,19 @@ Usage: {{ include "common.names.fullname" . }}
 {{- end -}}
 
 {{/*
-common.names.component: the component's name as labels and object names spell it
-("delayedJobMonitor" -> "delayed-job-monitor").
-Usage: {{ include "common.names.component" "delayedJobMonitor" }}
+common.names.object: the name of a workload and its Service: the values' serviceName
+when the operator set one (NVIDIA's key), else "<fullname>-<suffix>", or the fullname
+alone when suffix is empty (the chart's main workload). Release-scoped by default,
+so two releases never collide.
+Usage: {{ include "common.names.object" (dict "ctx" $ "serviceName" $values.serviceName "suffix" "worker") }}
 */}}
-{{- define "common.names.component" -}}
-{{- kebabcase . -}}
-{{- end -}}
-
-{{/*
-common.names.componentFullname: "<fullname>-<component>", or just the fullname when
-the component is named like the chart (the router chart's router).
-Usage: {{ include "common.names.componentFullname" (dict "ctx" $ "key" "worker") }}
-*/}}
-{{- define "common.names.componentFullname" -}}
-{{- $fullname := include "common.names.fullname" .ctx -}}
-{{- $component := include "common.names.component" .key -}}
-{{- if eq $component (include "common.names.name" .ctx) -}}
-{{- $fullname -}}
+{{- define "common.names.object" -}}
+{{- if .serviceName -}}
+{{- .serviceName | trunc 63 | trimSuffix "-" -}}
+{{- else if .suffix -}}
+{{- printf "%s-%s" (include "common.names.fullname" .ctx) .suffix | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" $fullname $component | trunc 63 | trimSuffix "-" -}}
+{{- include "common.names.fullname" .ctx -}}
 {{- end -}}
 {{- end -}}
 

@@ -1,24 +1,63 @@
 {{/*
-ServiceAccount. Every pod of a chart runs under exactly one resolved name:
-serviceAccount.name, or the fullname when the chart creates the account.
+ServiceAccount. Every pod and every binding of a chart names exactly one account,
+resolved by one rule from the keys NVIDIA's charts read (first non-empty wins):
+  1. serviceAccount.name
+  2. the per-component names (services.<c>.serviceAccountName, or
+     services.<c>.serviceAccount in the backend-operator chart); when several are set
+     they must agree, or the render fails naming them
+  3. global.serviceAccountName
+  4. "<release>-<chart>" (only when serviceAccount.create is true)
+With create=false and none of 1-3 set the render fails naming the key. NVIDIA's
+charts create serviceAccount.name but start pods under the other keys; here a
+renamed account can never leave pods behind.
 */}}
 
 {{/*
-common.serviceAccount.name: the resolved ServiceAccount name. With create=false and
-no name it returns "" and common.validate fails the render with the key to set.
+common.serviceAccount.componentNames: every per-component account name set in the
+values, as JSON {"services.worker.serviceAccountName": "name", ...}.
+*/}}
+{{- define "common.serviceAccount.componentNames" -}}
+{{- $names := dict -}}
+{{- range $key, $values := .Values.services -}}
+{{- if kindIs "map" $values -}}
+{{- range $field := list "serviceAccountName" "serviceAccount" -}}
+{{- $name := index $values $field -}}
+{{- if and $name (kindIs "string" $name) -}}
+{{- $_ := set $names (printf "services.%s.%s" $key $field) $name -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/*
+common.serviceAccount.name: the resolved ServiceAccount name ("" when none can be
+resolved; common.validate then fails the render with the key to set).
 Usage: serviceAccountName: {{ include "common.serviceAccount.name" . }}
 */}}
 {{- define "common.serviceAccount.name" -}}
-{{- if .Values.serviceAccount.create -}}
-{{- default (include "common.names.fullname" .) .Values.serviceAccount.name -}}
-{{- else -}}
+{{- include "common.memo" (dict "ctx" . "name" "common.serviceAccount.name.compute") -}}
+{{- end -}}
+
+{{- define "common.serviceAccount.name.compute" -}}
+{{- $components := include "common.serviceAccount.componentNames" . | fromJson -}}
+{{- $global := (include "common.globals" . | fromJson).serviceAccountName -}}
+{{- if .Values.serviceAccount.name -}}
 {{- .Values.serviceAccount.name -}}
+{{- else if $components -}}
+{{- index $components (first (sortAlpha (keys $components))) -}}
+{{- else if $global -}}
+{{- $global -}}
+{{- else if .Values.serviceAccount.create -}}
+{{- include "common.names.fullname" . -}}
 {{- end -}}
 {{- end -}}
 
 {{/*
 common.serviceAccount.annotations: the annotations the chart's account needs: those the
-workload identity shortcut derives, then serviceAccount.annotations (explicit wins).
+workload identity shortcut derives, then serviceAccount.annotations (explicit wins;
+an empty value removes the key).
 Usage: {{ include "common.serviceAccount.annotations" (dict "ctx" $ "annotations" .Values.serviceAccount.annotations) | fromJson }}
 */}}
 {{- define "common.serviceAccount.annotations" -}}

@@ -29,9 +29,17 @@ Usage: {{ include "common.validate" (dict "ctx" $ "errors" $chartErrors) }}
 {{- end -}}
 
 {{- define "common.validate.serviceAccount" -}}
-{{- $sa := .ctx.Values.serviceAccount -}}
-{{- if and (not $sa.create) (not $sa.name) -}}
+{{- $ctx := .ctx -}}
+{{- if not (include "common.serviceAccount.name" $ctx) -}}
 {{- include "common.validate.add" (dict "state" .state "message" "serviceAccount.name: required when serviceAccount.create is false (set it to the pre-provisioned ServiceAccount the pods run under)") -}}
+{{- end -}}
+{{- if not $ctx.Values.serviceAccount.name -}}
+{{- $components := include "common.serviceAccount.componentNames" $ctx | fromJson -}}
+{{- if gt (len (uniq (values $components))) 1 -}}
+{{- $named := list -}}
+{{- range $key := sortAlpha (keys $components) -}}{{- $named = append $named (printf "%s=%q" $key (index $components $key)) -}}{{- end -}}
+{{- include "common.validate.add" (dict "state" .state "message" (printf "%s: name different ServiceAccounts, but every pod of this chart runs under one account (set serviceAccount.name, or give them one name)" (join ", " $named))) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -73,16 +81,27 @@ Usage: {{ include "common.validate" (dict "ctx" $ "errors" $chartErrors) }}
 {{- end -}}
 {{- end -}}
 
+{{/* common.validate.podLabelSources: every user label map, as JSON [[key, map], ...]. */}}
+{{- define "common.validate.podLabelSources" -}}
+{{- $ctx := . -}}
+{{- $sources := list (list "global.extraPodLabels" (include "common.globals" $ctx | fromJson).extraPodLabels) (list "extraPodLabels" $ctx.Values.extraPodLabels) (list "serviceAccount.labels" $ctx.Values.serviceAccount.labels) -}}
+{{- range $key, $values := $ctx.Values.services -}}
+{{- if kindIs "map" $values -}}
+{{- range $field := list "extraPodLabels" "podLabels" -}}
+{{- with index $values $field -}}
+{{- $sources = append $sources (list (printf "services.%s.%s" $key $field) .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $sources -}}
+{{- end -}}
+
 {{/* Label names and values, wherever the user supplies them. */}}
 {{- define "common.validate.labels" -}}
-{{- $ctx := .ctx -}}
-{{- $sources := list (list "global.extraPodLabels" (include "common.globals" $ctx | fromJson).extraPodLabels) (list "extraPodLabels" $ctx.Values.extraPodLabels) (list "serviceAccount.labels" $ctx.Values.serviceAccount.labels) -}}
-{{- range $key := include "common.components" $ctx | fromJsonArray -}}
-{{- $sources = append $sources (list (printf "services.%s.extraPodLabels" $key) (index $ctx.Values.services $key).extraPodLabels) -}}
-{{- end -}}
-{{- range $source := $sources -}}
+{{- range $source := include "common.validate.podLabelSources" .ctx | fromJsonArray -}}
 {{- range $name, $value := index $source 1 -}}
-{{- $text := toString $value -}}
+{{- $text := include "common.strings.scalar" $value -}}
 {{- if not (regexMatch "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$" $name) -}}
 {{- include "common.validate.add" (dict "state" $.state "message" (printf "%s: %q is not a valid label name (expected [prefix/]name, the name at most 63 characters of letters, digits, '-', '_' and '.')" (index $source 0) $name)) -}}
 {{- else if or (gt (len $text) 63) (not (regexMatch "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$" $text)) -}}
@@ -94,14 +113,17 @@ Usage: {{ include "common.validate" (dict "ctx" $ "errors" $chartErrors) }}
 
 {{/* Environment variable names must be unique per container (server-side apply rejects duplicates). */}}
 {{- define "common.validate.env" -}}
-{{- $ctx := .ctx -}}
-{{- range $key := include "common.components" $ctx | fromJsonArray -}}
+{{- range $key, $values := .ctx.Values.services -}}
+{{- if kindIs "map" $values -}}
+{{- range $field := list "extraEnv" "extraEnvs" -}}
 {{- $seen := list -}}
-{{- range (index $ctx.Values.services $key).extraEnv -}}
+{{- range (index $values $field) -}}
 {{- if has .name $seen -}}
-{{- include "common.validate.add" (dict "state" $.state "message" (printf "services.%s.extraEnv: %q is set twice (each variable name once)" $key .name)) -}}
+{{- include "common.validate.add" (dict "state" $.state "message" (printf "services.%s.%s: %q is set twice (each variable name once)" $key $field .name)) -}}
 {{- end -}}
 {{- $seen = append $seen .name -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
