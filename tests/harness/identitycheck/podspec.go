@@ -278,3 +278,9 @@ func readCredentialConfiguration(w *workload, c containerRef, file string) (conf
 	}
 	return config, ""
 }
+
+// program is the command line the container starts: its command and arguments as
+// the pod spec gives them (empty when the image's own entrypoint runs).
+func (c containerRef) program() []string {
+	return append(append([]string{}, c.Command...), c.Args...)
+}

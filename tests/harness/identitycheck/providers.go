@@ -139,7 +139,7 @@ func evaluate(w *workload) PodReport {
 				env[name] = value
 			}
 		}
-		r.Containers = append(r.Containers, ContainerIdentity{Name: c.Name, Init: c.init, Env: env})
+		r.Containers = append(r.Containers, ContainerIdentity{Name: c.Name, Init: c.init, Program: c.program(), Env: env})
 	}
 	checkAccountAndPods(w, &r)
 	providerRules[r.Provider](w, &r)

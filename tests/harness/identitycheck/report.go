@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -42,9 +43,10 @@ type PodReport struct {
 
 // ContainerIdentity is the identity env of one container (other env is left out).
 type ContainerIdentity struct {
-	Name string            `json:"name"`
-	Init bool              `json:"init,omitempty"`
-	Env  map[string]string `json:"env"`
+	Name    string            `json:"name"`
+	Init    bool              `json:"init,omitempty"`
+	Program []string          `json:"program,omitempty"` // command and arguments; empty: the image's entrypoint
+	Env     map[string]string `json:"env"`
 }
 
 // Token is a projected ServiceAccount token volume as a container sees it.
@@ -184,6 +186,13 @@ func (r *Report) writeDetails(w *errWriter, p *PodReport) {
 		if c.Init {
 			name += " (init)"
 		}
+		line("program", "%s: %s", name, programLine(c.Program))
+	}
+	for _, c := range p.Containers {
+		name := c.Name
+		if c.Init {
+			name += " (init)"
+		}
 		if len(c.Env) == 0 {
 			line("env", "%s: none", name)
 			continue
@@ -245,3 +254,19 @@ func (e *errWriter) Write(b []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+// programLine is a command line as a shell would show it; arguments that are
+// empty or hold spaces are quoted.
+func programLine(program []string) string {
+	if len(program) == 0 {
+		return "the image's entrypoint"
+	}
+	words := make([]string, len(program))
+	for i, word := range program {
+		if word == "" || strings.ContainsAny(word, " \t\"'") {
+			word = strconv.Quote(word)
+		}
+		words[i] = word
+	}
+	return strings.Join(words, " ")
+}
