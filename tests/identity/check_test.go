@@ -154,7 +154,7 @@ func TestIdentityCheckBrokenInstalls(t *testing.T) {
 			},
 			reason: "only mutates labelled pods", fix: "extraPodLabels"},
 		{name: "account without the client-id annotation", wait: true,
-			values: `services: {router: {extraPodLabels: {azure.workload.identity/use: "true"}}}`,
+			values: `extraPodLabels: {azure.workload.identity/use: "true"}`,
 			check: func(t *testing.T, _ string, p identitycheck.PodReport) {
 				assert.Equal(t, identitycheck.ProviderAzure, p.Provider, "from the pod's label")
 				assert.Equal(t, "azure.workload.identity/use=true", p.PodLabel)

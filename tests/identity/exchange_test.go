@@ -319,6 +319,7 @@ func TestExchangeWorkflowPods(t *testing.T) {
 			"backend-operator": {writeValues(t, `workflowServiceAccount: {create: true, name: osmo-workflow, annotations: {eks.amazonaws.com/role-arn: "`+workflowRole+`"}}`)},
 			"service": {writeValues(t, `services:
   configs:
+    enabled: true
     podTemplates:
       workflow_workload_identity: {spec: {serviceAccountName: osmo-workflow}}
     pools:

@@ -107,7 +107,7 @@ func TestAzureWebhookNegativeCases(t *testing.T) {
 					assert.NotContains(t, env(c), "AZURE_CLIENT_ID", "pod %s was mutated", p.Name)
 				}
 			}},
-		{"account without the client-id annotation", `services: {router: {extraPodLabels: {azure.workload.identity/use: "true"}}}`,
+		{"account without the client-id annotation", `extraPodLabels: {azure.workload.identity/use: "true"}`,
 			func(t *testing.T, p corev1.Pod) {
 				for _, c := range p.Spec.Containers {
 					e := env(c)

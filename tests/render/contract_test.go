@@ -30,11 +30,7 @@ func TestEachChartRunsItsComponents(t *testing.T) {
 			assert.True(t, strings.HasPrefix(d.Name, "osmo-"+chart), "%s is named after the release and chart", d.Name)
 			components = append(components, d.Spec.Selector.MatchLabels["app.kubernetes.io/component"])
 		}
-		var want []string
-		for _, key := range componentKeys[chart] {
-			want = append(want, kebab(key))
-		}
-		assert.ElementsMatch(t, want, components)
+		assert.ElementsMatch(t, componentLabels[chart], components)
 	})
 }
 
@@ -131,7 +127,7 @@ func TestLabelAndAnnotationValuesRenderAsStrings(t *testing.T) {
 	forEachChart(t, func(t *testing.T, chart string) {
 		vals := perComponent(chart, map[string]any{
 			"extraPodLabels": map[string]any{"azure.workload.identity/use": true, "tier": 3},
-			"podAnnotations": map[string]any{"sidecar.istio.io/inject": false, "weight": 10},
+			"extraPodAnnotations": map[string]any{"sidecar.istio.io/inject": false, "weight": 10},
 		})
 		vals["serviceAccount"] = map[string]any{"annotations": map[string]any{"example.com/flag": true}, "labels": map[string]any{"team-size": 7}}
 		vals["extraPodLabels"] = map[string]any{"spot": true}
@@ -152,16 +148,17 @@ func TestLabelAndAnnotationValuesRenderAsStrings(t *testing.T) {
 	})
 }
 
-// Empty annotations, labels and pull secrets render nothing at all.
+// Empty annotations, labels and pull secrets render nothing at all; an empty annotation
+// value from a GitOps base file never reaches the account.
 func TestEmptyValuesRenderNothing(t *testing.T) {
 	forEachChart(t, func(t *testing.T, chart string) {
 		r := renderChart(t, chart, values(t, `
 imagePullSecrets: []
 extraPodLabels: {}
-podAnnotations: {}
-serviceAccount: {annotations: {}, labels: {}}
-global: {imagePullSecrets: [], imagePullSecret: "", extraPodLabels: {}, podAnnotations: {}}`))
-		for _, forbidden := range []string{"imagePullSecrets", `: ""`, "annotations: {}", "labels: {}", `- name: ""`, ": null", "nodeSelector", "tolerations", "affinity", "env:", "args: []"} {
+extraPodAnnotations: {}
+serviceAccount: {annotations: {"eks.amazonaws.com/role-arn": ""}, labels: {}}
+global: {imagePullSecrets: [], imagePullSecret: "", extraPodLabels: {}, extraPodAnnotations: {}}`))
+		for _, forbidden := range []string{"imagePullSecrets", `: ""`, "annotations: {}", "labels: {}", `- name: ""`, ": null", "nodeSelector", "tolerations", "affinity", "args: []"} {
 			assert.Empty(t, linesContaining(r, forbidden), "lines containing %q", forbidden)
 		}
 		for _, p := range pods(r) {
@@ -290,10 +287,10 @@ func TestGCPFederationMountsTokenAndCredentialFile(t *testing.T) {
 func TestUserEnvReplacesDerivedEnv(t *testing.T) {
 	const provider = "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k"
 	vals := values(t, `global: {workloadIdentity: {provider: gcp, gcp: {workloadIdentityProvider: "`+provider+`"}}}
-services: {router: {extraEnv: [{name: GOOGLE_APPLICATION_CREDENTIALS, value: /custom.json}]}}`)
+extraEnvs: [{name: GOOGLE_APPLICATION_CREDENTIALS, value: /custom.json}]`)
 	r := renderChart(t, "router", vals)
 	env := render.Objects[*appsv1.Deployment](r)[0].Spec.Template.Spec.Containers[0].Env
-	assert.Equal(t, []corev1.EnvVar{{Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: "/custom.json"}}, env)
+	assert.Equal(t, []corev1.EnvVar{{Name: "OSMO_SCHEMA_VERSION", Value: "public"}, {Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: "/custom.json"}}, env)
 }
 
 func findVolume(volumes []corev1.Volume, name string) *corev1.Volume {
@@ -436,16 +433,17 @@ services:
 	assert.Contains(t, r.Notes, "system:serviceaccount:osmo:my-workload-identity-sa")
 }
 
-// Images: registry, tag and digest resolve component -> global -> default.
+// Images: location, tag and digest resolve component -> global -> default; numbers as written.
 func TestImageReferences(t *testing.T) {
 	cases := []struct {
 		name, values, want string
 	}{
 		{"default", `{}`, "nvcr.io/nvidia/osmo/router:6.4.0"},
-		{"global registry and tag", `global: {image: {registry: reg.example.com/osmo/, tag: "6.5"}}`, "reg.example.com/osmo/router:6.5"},
-		{"component wins", `global: {image: {registry: g.example.com, tag: g}}
-services: {router: {image: {registry: c.example.com, tag: c}}}`, "c.example.com/router:c"},
-		{"digest pins", `services: {router: {image: {digest: "sha256:` + strings.Repeat("ab", 32) + `"}}}`, "nvcr.io/nvidia/osmo/router@sha256:" + strings.Repeat("ab", 32)},
+		{"global location and tag", `global: {osmoImageLocation: reg.example.com/osmo/, osmoImageTag: "6.5"}`, "reg.example.com/osmo/router:6.5"},
+		{"a numeric tag renders as written", `global: {osmoImageTag: 20240101}`, "nvcr.io/nvidia/osmo/router:20240101"},
+		{"component wins", `global: {osmoImageLocation: g.example.com, osmoImageTag: g}
+services: {service: {imageLocation: c.example.com, imageTag: c, imageName: edge}}`, "c.example.com/edge:c"},
+		{"digest pins", `services: {service: {imageDigest: "sha256:` + strings.Repeat("ab", 32) + `"}}`, "nvcr.io/nvidia/osmo/router@sha256:" + strings.Repeat("ab", 32)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -479,20 +477,6 @@ func TestNotesTellTheNextStep(t *testing.T) {
 			})
 		})
 	}
-}
-
-func kebab(key string) string {
-	var b strings.Builder
-	for i, r := range key {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('-')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // Object names derive from the release: "<release>-<chart>", or the release

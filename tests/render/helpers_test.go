@@ -104,6 +104,15 @@ var componentKeys = map[string][]string{
 	"web-ui":           {"ui"},
 }
 
+// componentLabels are the app.kubernetes.io/component values of each chart's Deployments
+// (kept from the charts' first version, so selectors never change on upgrade).
+var componentLabels = map[string][]string{
+	"service":          {"agent", "delayed-job-monitor", "logger", "service", "worker"},
+	"router":           {"router"},
+	"backend-operator": {"listener", "worker"},
+	"web-ui":           {"web-ui"},
+}
+
 // perComponent builds `services: {<each component>: <block>}` values for a chart.
 func perComponent(chart string, block map[string]any) map[string]any {
 	services := map[string]any{}

@@ -69,8 +69,12 @@ Usage: {{ include "common.validate" (dict "ctx" $ "errors" $chartErrors) }}
 {{- if and (not $wi.gcp.serviceAccount) (not $wi.gcp.workloadIdentityProvider) -}}
 {{- $messages = append $messages (printf "%s.gcp: serviceAccount or workloadIdentityProvider is required when %s.provider is gcp" $key $key) -}}
 {{- end -}}
-{{- if and $wi.gcp.serviceAccount (not (regexMatch "^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9][a-z0-9.-]*\\.iam\\.gserviceaccount\\.com$" $wi.gcp.serviceAccount)) -}}
-{{- $messages = append $messages (printf "%s.gcp.serviceAccount: %q is not a Google service account address (expected <name>@<project>.iam.gserviceaccount.com)" $key $wi.gcp.serviceAccount) -}}
+{{- with $wi.gcp.serviceAccount -}}
+{{- if not (regexMatch "^[^@]+@[a-z0-9][a-z0-9.-]*\\.iam\\.gserviceaccount\\.com$" .) -}}
+{{- $messages = append $messages (printf "%s.gcp.serviceAccount: %q is not a Google service account address (expected <name>@<project>.iam.gserviceaccount.com)" $key .) -}}
+{{- else if not (regexMatch "^[a-z][a-z0-9-]{4,28}[a-z0-9]@" .) -}}
+{{- $messages = append $messages (printf "%s.gcp.serviceAccount: %q: the account name %q breaks Google's rule (6 to 30 characters of lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen)" $key . (first (splitList "@" .))) -}}
+{{- end -}}
 {{- end -}}
 {{- if and $wi.gcp.workloadIdentityProvider (not (regexMatch "^//iam\\.googleapis\\.com/projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$" $wi.gcp.workloadIdentityProvider)) -}}
 {{- $messages = append $messages (printf "%s.gcp.workloadIdentityProvider: %q is not a workload identity pool provider (expected //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>)" $key $wi.gcp.workloadIdentityProvider) -}}
@@ -113,17 +117,21 @@ Usage: {{ include "common.validate" (dict "ctx" $ "errors" $chartErrors) }}
 
 {{/* Environment variable names must be unique per container (server-side apply rejects duplicates). */}}
 {{- define "common.validate.env" -}}
+{{- $lists := dict "extraEnvs" .ctx.Values.extraEnvs -}}
 {{- range $key, $values := .ctx.Values.services -}}
 {{- if kindIs "map" $values -}}
 {{- range $field := list "extraEnv" "extraEnvs" -}}
+{{- $_ := set $lists (printf "services.%s.%s" $key $field) (index $values $field) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $path := sortAlpha (keys $lists) -}}
 {{- $seen := list -}}
-{{- range (index $values $field) -}}
+{{- range (index $lists $path) -}}
 {{- if has .name $seen -}}
-{{- include "common.validate.add" (dict "state" $.state "message" (printf "services.%s.%s: %q is set twice (each variable name once)" $key $field .name)) -}}
+{{- include "common.validate.add" (dict "state" $.state "message" (printf "%s: %q is set twice (each variable name once)" $path .name)) -}}
 {{- end -}}
 {{- $seen = append $seen .name -}}
-{{- end -}}
-{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -16,9 +16,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Config is the service chart's config.yaml.
+// Config is the part of the service chart's config.yaml that builds workflow pods,
+// under the keys OSMO's loader reads (src/service/core/config/configmap_loader.py).
 type Config struct {
-	PodTemplates map[string]map[string]any `json:"podTemplates"`
+	PodTemplates map[string]map[string]any `json:"pod_templates"`
 	Pools        map[string]Pool           `json:"pools"`
 }
 

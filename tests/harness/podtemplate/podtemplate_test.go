@@ -54,7 +54,7 @@ func TestMerge(t *testing.T) {
 }
 
 const config = `
-podTemplates:
+pod_templates:
   default_user:
     spec:
       containers:
