@@ -1,0 +1,598 @@
+package render_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/osmo-wi/charts/tests/harness/render"
+)
+
+// The facts below are how NVIDIA's service chart (NVIDIA/OSMO d59aed3c4,
+// deployments/charts/service/templates/{api-service,worker,logger-service,agent-service,
+// delayed-job-monitor}.yaml) starts each OSMO program for a values file.
+
+// svcComponents are the chart's OSMO components: values key -> component label.
+var svcComponents = map[string]string{
+	"service": "service", "worker": "worker", "logger": "logger", "agent": "agent", "delayedJobMonitor": "delayed-job-monitor",
+}
+
+// NVIDIA's fixed probes.
+var (
+	svcAPIStartup = &corev1.Probe{
+		ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(8000), Path: "/api/version"}},
+		FailureThreshold: 6, PeriodSeconds: 5, TimeoutSeconds: 3, InitialDelaySeconds: 5,
+	}
+	svcAPIReadiness = &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(8000), Path: "/api/workflow?limit=0&all_pools=true",
+			HTTPHeaders: []corev1.HTTPHeader{{Name: "x-osmo-roles", Value: "osmo-admin"}}}},
+		PeriodSeconds: 45, FailureThreshold: 3, TimeoutSeconds: 20,
+	}
+	svcAPILiveness = &corev1.Probe{
+		ProbeHandler:   corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(8000), Path: "/api/version"}},
+		TimeoutSeconds: 20, FailureThreshold: 3, PeriodSeconds: 45,
+	}
+	svcWorkerLiveness = &corev1.Probe{
+		ProbeHandler:     svcProgressCheck("300"),
+		FailureThreshold: 1, PeriodSeconds: 60, TimeoutSeconds: 15,
+	}
+	svcWorkerStartup = &corev1.Probe{
+		ProbeHandler:     svcProgressCheck("300"),
+		FailureThreshold: 12, PeriodSeconds: 5, TimeoutSeconds: 15, InitialDelaySeconds: 10,
+	}
+	svcReceiverLiveness = &corev1.Probe{
+		ProbeHandler:   svcProgressCheck("300", "--progress_file", "/var/run/osmo/last_progress"),
+		TimeoutSeconds: 20, FailureThreshold: 3, PeriodSeconds: 45,
+	}
+	svcReceiverStartup = &corev1.Probe{
+		ProbeHandler:     svcProgressCheck("60", "--progress_file", "/var/run/osmo/last_progress"),
+		FailureThreshold: 12, PeriodSeconds: 5, TimeoutSeconds: 15, InitialDelaySeconds: 10,
+	}
+	svcReceiverReadiness = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(8000), Path: "/health"}},
+		PeriodSeconds: 45, FailureThreshold: 3, TimeoutSeconds: 20,
+	}
+	svcMonitorLiveness = &corev1.Probe{
+		ProbeHandler:     svcProgressCheck("300"),
+		FailureThreshold: 1, PeriodSeconds: 30, TimeoutSeconds: 15,
+	}
+	svcMonitorStartup = &corev1.Probe{
+		ProbeHandler:     svcProgressCheck("30"),
+		FailureThreshold: 12, PeriodSeconds: 5, TimeoutSeconds: 15, InitialDelaySeconds: 10,
+	}
+	svcMetricsPort = []corev1.ContainerPort{{Name: "metrics", ContainerPort: 9464}}
+)
+
+func svcProgressCheck(interval string, extra ...string) corev1.ProbeHandler {
+	return corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: append([]string{"progress_check", "--progress_interval", interval}, extra...)}}
+}
+
+func svcSecretEnv(name, secret, key string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key}}}
+}
+
+// svcArgs concatenates literal argument fragments.
+func svcArgs(parts ...[]string) []string { return slices.Concat(parts...) }
+
+// svcComponentWant is one OSMO program as NVIDIA's chart starts it (besides our /tmp).
+type svcComponentWant struct {
+	name, image, pullPolicy   string
+	command, args             []string
+	env                       []corev1.EnvVar
+	mounts                    []corev1.VolumeMount
+	volumes                   []string
+	containers, inits         []string
+	liveness, ready, startup  *corev1.Probe
+	replicas                  *int32 // nil: left to the HPA, as NVIDIA's
+	hpaMin, hpaMax, hpaMetric int32  // hpaMax 0: no HPA
+	service                   bool   // a Service on 80 -> 8000
+}
+
+func svcInt32(v int32) *int32 { return &v }
+
+// Arguments and env NVIDIA's templates give every case below.
+var (
+	svcLogArgs = func(name string) []string {
+		return []string{"--log_level", "DEBUG", "--k8s_log_level", "WARNING", "--log_dir", "/logs", "--log_name", name}
+	}
+	svcRedis    = []string{"--redis_host", "redis", "--redis_port", "6379", "--redis_db_number", "0", "--redis_tls_enable", "true"}
+	svcRedisReceivers = []string{"--redis_host", "redis", "--redis_port", "6379", "--redis_tls_enable", "true", "--redis_db_number", "0"}
+	svcPostgres = []string{"--postgres_host", "postgres", "--postgres_port", "5432", "--postgres_database_name", "osmo", "--postgres_user", "postgres"}
+	svcClientURL       = []string{"--client_install_url", "https://raw.githubusercontent.com/NVIDIA/OSMO/refs/heads/main/install.sh"}
+	svcLogsMount       = corev1.VolumeMount{Name: "logs", MountPath: "/logs"}
+	svcProgressMount   = corev1.VolumeMount{Name: "progress-files", MountPath: "/var/run/osmo"}
+	svcS3Env           = []corev1.EnvVar{
+		{Name: "AWS_ENDPOINT_URL_S3", Value: "http://localstack-s3:4566"},
+		{Name: "AWS_S3_FORCE_PATH_STYLE", Value: "true"},
+		{Name: "AWS_DEFAULT_REGION", Value: "us-east-1"},
+	}
+)
+
+func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
+	minimalMek := corev1.VolumeMount{Name: "mek-volume", MountPath: "/home/osmo/config/mek.yaml", SubPath: "mek.yaml"}
+	defaultMek := corev1.VolumeMount{Name: "mek-volume", MountPath: "/opt/osmo/config.yaml", SubPath: "mek.yaml"}
+	minimalRedis := []string{"--redis_host", "redis", "--redis_port", "6379", "--redis_db_number", "0"}
+	minimalPostgres := []string{"--postgres_host", "postgres", "--postgres_port", "5432", "--postgres_database_name", "osmo",
+		"--mek_file", "/home/osmo/config/mek.yaml", "--postgres_user", "postgres"}
+	minimalPassword := corev1.EnvVar{Name: "OSMO_POSTGRES_PASSWORD", Value: "osmo"}
+	deployRedis := []string{"--redis_host", "redis.example.com", "--redis_port", "6379", "--redis_db_number", "0", "--redis_tls_enable", "true"}
+	deployPostgres := []string{"--postgres_host", "db.example.com", "--postgres_port", "5432", "--postgres_database_name", "osmo_db",
+		"--mek_file", "/opt/osmo/config.yaml", "--postgres_user", "postgres"}
+	deploySecrets := []corev1.EnvVar{svcSecretEnv("OSMO_POSTGRES_PASSWORD", "db-secret", "db-password"), svcSecretEnv("OSMO_REDIS_PASSWORD", "redis-secret", "redis-password")}
+	auth := []string{
+		"--device_endpoint", "https://login.microsoftonline.com/tenant/oauth2/v2.0/devicecode", "--device_client_id", "client-id",
+		"--browser_endpoint", "https://login.microsoftonline.com/tenant/oauth2/v2.0/authorize", "--browser_client_id", "client-id",
+		"--token_endpoint", "https://login.microsoftonline.com/tenant/oauth2/v2.0/token",
+		"--logout_endpoint", "https://login.microsoftonline.com/tenant/oauth2/v2.0/logout",
+	}
+	everyRedis := []string{"--redis_host", "cache.internal", "--redis_port", "6380", "--redis_db_number", "3"}
+	everyPostgres := []string{"--postgres_host", "db.internal", "--postgres_port", "6432", "--postgres_database_name", "osmo_prod", "--mek_file", "/opt/osmo/config.yaml"}
+	everySecrets := []corev1.EnvVar{svcSecretEnv("OSMO_POSTGRES_PASSWORD", "pg", "pw"), svcSecretEnv("OSMO_REDIS_PASSWORD", "rd", "rpw")}
+	everyMek := corev1.VolumeMount{Name: "mek-volume", MountPath: "/opt/osmo/config.yaml", SubPath: "mek.yaml"}
+
+	cases := []struct {
+		name  string
+		files []string
+		want  map[string]svcComponentWant
+	}{
+		{
+			name: "chart defaults: TLS Redis, logs on, no MEK file, no passwords, NVIDIA's replicas and HPAs",
+			want: map[string]svcComponentWant{
+				"service": {
+					name: "osmo-service", image: "nvcr.io/nvidia/osmo/service:6.4.0", pullPolicy: "Always", command: []string{"service"},
+					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service", "--metrics_otel_enable", "true"}, svcRedis, svcPostgres,
+						svcClientURL, []string{"--osmo_image_location", "nvcr.io/nvidia/osmo", "--osmo_image_tag", "6.4.0"}, svcLogArgs("api_service")),
+					env:    []corev1.EnvVar{{Name: "OSMO_DISABLE_TASK_METRICS", Value: "false"}},
+					mounts: []corev1.VolumeMount{svcLogsMount}, volumes: []string{"logs"}, containers: []string{"osmo-service"},
+					liveness: svcAPILiveness, ready: svcAPIReadiness, startup: svcAPIStartup,
+					hpaMin: 3, hpaMax: 9, hpaMetric: 2, service: true,
+				},
+				"worker": {
+					name: "osmo-service-worker", image: "nvcr.io/nvidia/osmo/worker:6.4.0", pullPolicy: "Always", command: []string{"worker"},
+					args:   svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-worker", "--metrics_otel_enable", "true"}, svcRedis, svcPostgres, svcLogArgs("worker")),
+					mounts: []corev1.VolumeMount{svcLogsMount, svcProgressMount}, volumes: []string{"logs", "progress-files"}, containers: []string{"osmo-service-worker"},
+					liveness: svcWorkerLiveness, startup: svcWorkerStartup,
+					hpaMin: 2, hpaMax: 10, hpaMetric: 2,
+				},
+				"logger": {
+					name: "osmo-service-logger", image: "nvcr.io/nvidia/osmo/logger:6.4.0", pullPolicy: "Always", command: []string{"logger"},
+					args:   svcArgs(svcRedisReceivers, svcPostgres, svcLogArgs("logger_service")),
+					mounts: []corev1.VolumeMount{svcLogsMount, svcProgressMount}, volumes: []string{"logs", "progress-files"}, containers: []string{"osmo-service-logger"},
+					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
+					hpaMin: 3, hpaMax: 9, hpaMetric: 2, service: true,
+				},
+				"agent": {
+					name: "osmo-service-agent", image: "nvcr.io/nvidia/osmo/agent:6.4.0", pullPolicy: "Always", command: []string{"agent_service"},
+					args:   svcArgs(svcRedisReceivers, svcPostgres, svcLogArgs("agent_service")),
+					mounts: []corev1.VolumeMount{svcLogsMount, svcProgressMount}, volumes: []string{"logs", "progress-files"}, containers: []string{"osmo-service-agent"},
+					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
+					hpaMin: 1, hpaMax: 9, hpaMetric: 2, service: true,
+				},
+				"delayedJobMonitor": {
+					name: "osmo-service-delayed-job-monitor", image: "nvcr.io/nvidia/osmo/delayed-job-monitor:6.4.0", pullPolicy: "Always", command: []string{"delayed_job_monitor"},
+					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-delayed-job-monitor", "--metrics_otel_enable", "true"}, svcRedis, svcPostgres,
+						svcLogArgs("delayed_job_monitor"), []string{"--enable_metrics"}),
+					mounts: []corev1.VolumeMount{svcLogsMount, svcProgressMount}, volumes: []string{"logs", "progress-files"}, containers: []string{"osmo-service-delayed-job-monitor"},
+					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: svcInt32(1),
+				},
+			},
+		},
+		{
+			name:  "run/minimal: MEK file at its path, inline password, Redis without TLS (the receivers drop the db number), S3 env, one replica",
+			files: []string{"testdata/osmo/service/minimal.yaml"},
+			want: map[string]svcComponentWant{
+				"service": {
+					name: "osmo-service", image: "nvcr.io/nvidia/osmo/service:latest", pullPolicy: "Always", command: []string{"service"},
+					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service", "--metrics_otel_enable", "true"}, minimalRedis, minimalPostgres,
+						[]string{"--service_hostname", "osmo-gateway.osmo.svc.cluster.local"}, svcClientURL,
+						[]string{"--osmo_image_location", "nvcr.io/nvidia/osmo", "--osmo_image_tag", "latest"}, svcLogArgs("api_service")),
+					env:    slices.Concat([]corev1.EnvVar{{Name: "OSMO_DISABLE_TASK_METRICS", Value: "false"}}, svcS3Env, []corev1.EnvVar{minimalPassword}),
+					mounts: []corev1.VolumeMount{minimalMek, svcLogsMount}, volumes: []string{"logs", "mek-volume"}, containers: []string{"osmo-service"},
+					liveness: svcAPILiveness, ready: svcAPIReadiness, startup: svcAPIStartup,
+					hpaMin: 1, hpaMax: 1, hpaMetric: 2, service: true,
+				},
+				"worker": {
+					name: "osmo-service-worker", image: "nvcr.io/nvidia/osmo/worker:latest", pullPolicy: "Always", command: []string{"worker"},
+					args:   svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-worker", "--metrics_otel_enable", "true"}, minimalRedis, minimalPostgres, svcLogArgs("worker")),
+					env:    slices.Concat(svcS3Env, []corev1.EnvVar{minimalPassword}),
+					mounts: []corev1.VolumeMount{minimalMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-worker"},
+					liveness: svcWorkerLiveness, startup: svcWorkerStartup,
+					hpaMin: 1, hpaMax: 1, hpaMetric: 2,
+				},
+				"logger": {
+					name: "osmo-service-logger", image: "nvcr.io/nvidia/osmo/logger:latest", pullPolicy: "Always", command: []string{"logger"},
+					args:   svcArgs([]string{"--redis_host", "redis", "--redis_port", "6379"}, minimalPostgres, svcLogArgs("logger_service")),
+					env:    slices.Concat(svcS3Env, []corev1.EnvVar{minimalPassword}),
+					mounts: []corev1.VolumeMount{minimalMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-logger"},
+					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
+					hpaMin: 1, hpaMax: 1, hpaMetric: 2, service: true,
+				},
+				"agent": {
+					name: "osmo-service-agent", image: "nvcr.io/nvidia/osmo/agent:latest", pullPolicy: "Always", command: []string{"agent_service"},
+					args: svcArgs([]string{"--redis_host", "redis", "--redis_port", "6379", "--service_hostname", "osmo-gateway.osmo.svc.cluster.local"},
+						minimalPostgres, svcLogArgs("agent_service")),
+					env:    slices.Concat(svcS3Env, []corev1.EnvVar{minimalPassword}),
+					mounts: []corev1.VolumeMount{minimalMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-agent"},
+					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
+					hpaMin: 1, hpaMax: 1, hpaMetric: 2, service: true,
+				},
+				"delayedJobMonitor": {
+					name: "osmo-service-delayed-job-monitor", image: "nvcr.io/nvidia/osmo/delayed-job-monitor:latest", pullPolicy: "Always", command: []string{"delayed_job_monitor"},
+					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-delayed-job-monitor", "--metrics_otel_enable", "true"}, minimalRedis, minimalPostgres,
+						svcLogArgs("delayed_job_monitor"), []string{"--enable_metrics"}),
+					env:    []corev1.EnvVar{minimalPassword},
+					mounts: []corev1.VolumeMount{minimalMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-delayed-job-monitor"},
+					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: svcInt32(1),
+				},
+			},
+		},
+		{
+			name:  "deploy_service.rst: external database, password Secrets, auth endpoints, configs with secretRefs",
+			files: []string{"testdata/osmo/service/deploy-service.yaml"},
+			want: map[string]svcComponentWant{
+				"service": {
+					name: "osmo-service", image: "nvcr.io/nvidia/osmo/service:6.4.0", pullPolicy: "Always", command: []string{"service"},
+					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service", "--metrics_otel_enable", "true"}, deployRedis, deployPostgres, auth,
+						[]string{"--service_hostname", "osmo.example.com"}, svcClientURL,
+						[]string{"--osmo_image_location", "nvcr.io/nvidia/osmo", "--osmo_image_tag", "6.4.0"}, svcLogArgs("api_service"),
+						[]string{"--config_file", "/etc/osmo/configs/config.yaml"}),
+					env: slices.Concat([]corev1.EnvVar{
+						{Name: "OSMO_DISABLE_TASK_METRICS", Value: "false"},
+						{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+						{Name: "OSMO_CONFIGMAP_NAME", Value: "osmo-service-configs"},
+					}, deploySecrets),
+					mounts: []corev1.VolumeMount{
+						defaultMek,
+						{Name: "configs", MountPath: "/etc/osmo/configs", ReadOnly: true},
+						{Name: "secret-osmo-workflow-log-cred", MountPath: "/etc/osmo/secrets/osmo-workflow-log-cred", ReadOnly: true},
+						{Name: "secret-osmo-workflow-data-cred", MountPath: "/etc/osmo/secrets/osmo-workflow-data-cred", ReadOnly: true},
+						svcLogsMount,
+					},
+					volumes:    []string{"logs", "mek-volume", "configs", "secret-osmo-workflow-log-cred", "secret-osmo-workflow-data-cred"},
+					containers: []string{"osmo-service"},
+					liveness:   svcAPILiveness, ready: svcAPIReadiness, startup: svcAPIStartup,
+					hpaMin: 1, hpaMax: 3, hpaMetric: 2, service: true,
+				},
+				"worker": {
+					name: "osmo-service-worker", image: "nvcr.io/nvidia/osmo/worker:6.4.0", pullPolicy: "Always", command: []string{"worker"},
+					args:   svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-worker", "--metrics_otel_enable", "true"}, deployRedis, deployPostgres, svcLogArgs("worker")),
+					env:    deploySecrets,
+					mounts: []corev1.VolumeMount{defaultMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-worker"},
+					liveness: svcWorkerLiveness, startup: svcWorkerStartup,
+					hpaMin: 1, hpaMax: 3, hpaMetric: 2,
+				},
+				"logger": {
+					name: "osmo-service-logger", image: "nvcr.io/nvidia/osmo/logger:6.4.0", pullPolicy: "Always", command: []string{"logger"},
+					args:   svcArgs([]string{"--redis_host", "redis.example.com", "--redis_port", "6379", "--redis_tls_enable", "true", "--redis_db_number", "0"}, deployPostgres, svcLogArgs("logger_service")),
+					env:    deploySecrets,
+					mounts: []corev1.VolumeMount{defaultMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-logger"},
+					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
+					hpaMin: 1, hpaMax: 3, hpaMetric: 2, service: true,
+				},
+				"agent": {
+					name: "osmo-service-agent", image: "nvcr.io/nvidia/osmo/agent:6.4.0", pullPolicy: "Always", command: []string{"agent_service"},
+					args: svcArgs([]string{"--redis_host", "redis.example.com", "--redis_port", "6379", "--redis_tls_enable", "true", "--redis_db_number", "0",
+						"--service_hostname", "osmo.example.com"}, deployPostgres, svcLogArgs("agent_service")),
+					env:    deploySecrets,
+					mounts: []corev1.VolumeMount{defaultMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-agent"},
+					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
+					hpaMin: 1, hpaMax: 1, hpaMetric: 2, service: true,
+				},
+				"delayedJobMonitor": {
+					name: "osmo-service-delayed-job-monitor", image: "nvcr.io/nvidia/osmo/delayed-job-monitor:6.4.0", pullPolicy: "Always", command: []string{"delayed_job_monitor"},
+					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-delayed-job-monitor", "--metrics_otel_enable", "true"}, deployRedis, deployPostgres,
+						svcLogArgs("delayed_job_monitor"), []string{"--enable_metrics"}),
+					env:    deploySecrets,
+					mounts: []corev1.VolumeMount{defaultMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-delayed-job-monitor"},
+					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: svcInt32(1),
+				},
+			},
+		},
+		{
+			name:  "every key family: logs off, named Secrets and ConfigMap, default admin, extras, numbers as written, image overrides",
+			files: []string{"testdata/osmo/service/every-key.yaml"},
+			want: map[string]svcComponentWant{
+				"service": {
+					name: "osmo-api", image: "registry.example.com/osmo/service@sha256:5daf812b4cad7b20870fd9040a42ee6895547dc467a2b65a193b5e8eb66b1dc5",
+					pullPolicy: "IfNotPresent", command: []string{"service"},
+					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-api", "--metrics_otel_enable", "true"}, everyRedis, everyPostgres,
+						[]string{"--service_hostname", "api.example.com", "--osmo_image_location", "registry.example.com/osmo", "--osmo_image_tag", "20240101",
+							"--default_admin_username", "root", "--debug", "100"}),
+					env: slices.Concat([]corev1.EnvVar{
+						{Name: "OSMO_DISABLE_TASK_METRICS", Value: "false"},
+						{Name: "EXTRA", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+							LocalObjectReference: corev1.LocalObjectReference{Name: "api-extra"}, Key: "extra"}}},
+					}, everySecrets, []corev1.EnvVar{svcSecretEnv("OSMO_DEFAULT_ADMIN_PASSWORD", "admin-pw", "pw")}),
+					mounts:     []corev1.VolumeMount{everyMek, {Name: "extra", MountPath: "/extra"}},
+					volumes:    []string{"extra", "mek-volume"},
+					containers: []string{"osmo-api", "sidecar"}, inits: []string{"wait"},
+					ready: svcAPIReadiness, startup: svcAPIStartup,
+					hpaMin: 2, hpaMax: 4, hpaMetric: 3, service: true,
+				},
+				"worker": {
+					name: "osmo-service-worker", image: "mirror.example.com/osmo/worker:6.4.1", pullPolicy: "Always", command: []string{"worker"},
+					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-worker", "--metrics_otel_enable", "true"}, everyRedis, everyPostgres,
+						[]string{"--concurrency", "10"}),
+					env:    []corev1.EnvVar{{Name: "OSMO_POSTGRES_PASSWORD", Value: "override"}, svcSecretEnv("OSMO_REDIS_PASSWORD", "rd", "rpw")},
+					mounts: []corev1.VolumeMount{everyMek, svcProgressMount}, volumes: []string{"mek-volume", "progress-files"}, containers: []string{"osmo-service-worker"},
+					liveness: svcWorkerLiveness, startup: svcWorkerStartup,
+					hpaMin: 2, hpaMax: 10, hpaMetric: 2,
+				},
+				"logger": {
+					name: "osmo-service-logger", image: "registry.example.com/osmo/logger:20240101", pullPolicy: "Always", command: []string{"logger"},
+					args:   svcArgs([]string{"--redis_host", "cache.internal", "--redis_port", "6380"}, everyPostgres, []string{"--verbose"}),
+					env:    everySecrets,
+					mounts: []corev1.VolumeMount{everyMek, svcProgressMount}, volumes: []string{"mek-volume", "progress-files"}, containers: []string{"osmo-service-logger"},
+					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
+					hpaMin: 3, hpaMax: 9, hpaMetric: 2, service: true,
+				},
+				"agent": {
+					name: "osmo-service-agent", image: "registry.example.com/osmo/agent:20240101", pullPolicy: "Always", command: []string{"agent_service"},
+					args:   svcArgs([]string{"--redis_host", "cache.internal", "--redis_port", "6380", "--service_hostname", "api.example.com"}, everyPostgres, []string{"--verbose"}),
+					env:    everySecrets,
+					mounts: []corev1.VolumeMount{everyMek, svcProgressMount}, volumes: []string{"mek-volume", "progress-files"}, containers: []string{"osmo-service-agent"},
+					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
+					hpaMin: 2, hpaMax: 3, hpaMetric: 2, service: true,
+				},
+				"delayedJobMonitor": {
+					name: "djm", image: "registry.example.com/osmo/delayed-job-monitor:20240101", pullPolicy: "Always", command: []string{"delayed_job_monitor"},
+					args: svcArgs([]string{"--metrics_otel_collector_component", "djm", "--metrics_otel_enable", "true"}, everyRedis, everyPostgres,
+						[]string{"--enable_metrics"}),
+					env:    everySecrets,
+					mounts: []corev1.VolumeMount{everyMek, {Name: "cache", MountPath: "/cache"}, svcProgressMount}, volumes: []string{"cache", "mek-volume", "progress-files"},
+					containers: []string{"djm"},
+					liveness:   svcMonitorLiveness, startup: svcMonitorStartup, replicas: svcInt32(2),
+				},
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := render.RenderFiles("service", release, tc.files...)
+			require.NoError(t, err)
+			deployments := svcDeployments(r)
+			hpas := map[string]*autoscalingv2.HorizontalPodAutoscaler{}
+			for _, h := range render.Objects[*autoscalingv2.HorizontalPodAutoscaler](r) {
+				hpas[h.Name] = h
+			}
+			services := map[string]*corev1.Service{}
+			for _, s := range render.Objects[*corev1.Service](r) {
+				services[s.Name] = s
+			}
+			for key, want := range tc.want {
+				t.Run(key, func(t *testing.T) {
+					d := deployments[want.name]
+					require.NotNil(t, d, "Deployment %s", want.name)
+					spec := d.Spec.Template.Spec
+					c := spec.Containers[0]
+					assert.Equal(t, want.replicas, d.Spec.Replicas, "replicas")
+					assert.Equal(t, want.name, c.Name)
+					assert.Equal(t, want.image, c.Image)
+					assert.Equal(t, corev1.PullPolicy(want.pullPolicy), c.ImagePullPolicy)
+					assert.Equal(t, want.command, c.Command)
+					assert.Equal(t, want.args, c.Args)
+					assert.Equal(t, want.env, c.Env)
+					assert.Equal(t, svcMetricsPort, c.Ports)
+					assert.Equal(t, append([]corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}, want.mounts...), c.VolumeMounts)
+					assert.Equal(t, append([]string{"tmp"}, want.volumes...), volumeNames(spec.Volumes))
+					assert.Equal(t, want.containers, containerNames(spec.Containers))
+					assert.Equal(t, want.inits, containerNames(spec.InitContainers))
+					assert.Equal(t, want.liveness, c.LivenessProbe, "liveness")
+					assert.Equal(t, want.ready, c.ReadinessProbe, "readiness")
+					assert.Equal(t, want.startup, c.StartupProbe, "startup")
+					assert.Equal(t, map[string]string{
+						"app.kubernetes.io/name": "service", "app.kubernetes.io/instance": "osmo", "app.kubernetes.io/component": svcComponents[key],
+					}, d.Spec.Selector.MatchLabels, "selector: name, instance, component only")
+
+					hpa := hpas[want.name]
+					if want.hpaMax == 0 {
+						assert.Nil(t, hpa, "no HPA")
+					} else {
+						require.NotNil(t, hpa, "HPA %s", want.name)
+						assert.Equal(t, want.name, hpa.Spec.ScaleTargetRef.Name)
+						assert.Equal(t, want.hpaMin, *hpa.Spec.MinReplicas)
+						assert.Equal(t, want.hpaMax, hpa.Spec.MaxReplicas)
+						require.Len(t, hpa.Spec.Metrics, int(want.hpaMetric))
+						for i, resource := range []corev1.ResourceName{"memory", "cpu"} {
+							m := hpa.Spec.Metrics[i].ContainerResource
+							require.NotNil(t, m)
+							assert.Equal(t, resource, m.Name, "NVIDIA's order: memory, then CPU")
+							assert.Equal(t, want.name, m.Container)
+						}
+					}
+					s := services[want.name]
+					if !want.service {
+						assert.Nil(t, s, "no Service")
+						return
+					}
+					require.NotNil(t, s, "Service %s", want.name)
+					assert.Equal(t, []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8000), Protocol: "TCP"}}, s.Spec.Ports)
+					assert.Equal(t, d.Spec.Selector.MatchLabels, s.Spec.Selector)
+				})
+			}
+			assert.Len(t, deployments, len(tc.want), "one Deployment per component")
+		})
+	}
+}
+
+// The every-key file's pod-level keys, as NVIDIA's templates place them.
+func TestParityServicePodKeys(t *testing.T) {
+	r, err := render.RenderFiles("service", release, "testdata/osmo/service/every-key.yaml")
+	require.NoError(t, err)
+	d := svcDeployments(r)
+	api := d["osmo-api"].Spec.Template
+	assert.Equal(t, map[string]string{"pool": "osmo", "tier": "api"}, api.Spec.NodeSelector, "global.nodeSelector merged with the component's")
+	assert.Equal(t, []corev1.HostAlias{{IP: "10.0.0.1", Hostnames: []string{"db.internal"}}}, api.Spec.HostAliases)
+	assert.Equal(t, []corev1.Toleration{{Key: "dedicated", Operator: "Equal", Value: "osmo", Effect: "NoSchedule"}}, api.Spec.Tolerations)
+	require.Len(t, api.Spec.TopologySpreadConstraints, 1)
+	spread := api.Spec.TopologySpreadConstraints[0]
+	assert.Equal(t, "kubernetes.io/hostname", spread.TopologyKey)
+	assert.Equal(t, int32(2), spread.MaxSkew)
+	assert.Equal(t, corev1.UnsatisfiableConstraintAction("DoNotSchedule"), spread.WhenUnsatisfiable)
+	assert.Equal(t, d["osmo-api"].Spec.Selector.MatchLabels, spread.LabelSelector.MatchLabels, "spread over the API's own pods")
+	assert.Equal(t, "500m", api.Spec.Containers[0].Resources.Requests.Cpu().String())
+	assert.Equal(t, "12345678", api.Labels["team"], "a number label renders as written")
+	assert.Equal(t, "true", api.Labels["azure.workload.identity/use"])
+	assert.Equal(t, "api-team", api.Annotations["example.com/owner"], "the component's annotation wins over the chart-wide one")
+	assert.Equal(t, "platform", d["djm"].Spec.Template.Annotations["example.com/owner"])
+	assert.NotContains(t, d["djm"].Spec.Template.Labels, "azure.workload.identity/use", "component labels stay on their component")
+	assert.Equal(t, "256Mi", d["djm"].Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String(), "the monitor's own resources (NVIDIA reads services.service.resources)")
+	mek := volumeNamed(t, api.Spec.Volumes, "mek-volume")
+	require.NotNil(t, mek.ConfigMap)
+	assert.Equal(t, "my-mek", mek.ConfigMap.Name)
+	assert.Equal(t, []corev1.KeyToPath{{Key: "mek.yaml", Path: "mek.yaml"}}, mek.ConfigMap.Items)
+	assert.Equal(t, int32(420), *mek.ConfigMap.DefaultMode)
+	assert.Equal(t, corev1.StorageMediumMemory, volumeNamed(t, d["djm"].Spec.Template.Spec.Volumes, "progress-files").EmptyDir.Medium, "the monitor's volumes value replaces the default")
+	logger := d["osmo-service-logger"].Spec.Template.Spec
+	assert.Equal(t, []corev1.HostAlias{{IP: "10.0.0.2", Hostnames: []string{"logs.internal"}}}, logger.HostAliases, "NVIDIA's template reads the logger's hostAliases")
+	worker := d["osmo-service-worker"].Spec.Template.Spec
+	require.Len(t, worker.TopologySpreadConstraints, 1, "the worker's own constraints (NVIDIA's template uses the API's)")
+	assert.Equal(t, d["osmo-service-worker"].Spec.Selector.MatchLabels, worker.TopologySpreadConstraints[0].LabelSelector.MatchLabels)
+	hpa := map[string]*autoscalingv2.HorizontalPodAutoscaler{}
+	for _, h := range render.Objects[*autoscalingv2.HorizontalPodAutoscaler](r) {
+		hpa[h.Name] = h
+	}
+	metrics := hpa["osmo-api"].Spec.Metrics
+	assert.Equal(t, int32(70), *metrics[0].ContainerResource.Target.AverageUtilization, "hpaMemoryTarget")
+	assert.Equal(t, int32(60), *metrics[1].ContainerResource.Target.AverageUtilization, "hpaCpuTarget")
+	assert.Equal(t, autoscalingv2.MetricSourceType("Pods"), metrics[2].Type, "customMetrics appended")
+	for name, deployment := range d {
+		spec := deployment.Spec.Template.Spec
+		assert.Equal(t, []corev1.LocalObjectReference{{Name: "registry-extra"}}, spec.ImagePullSecrets, name)
+		assert.Equal(t, "osmo-runtime", spec.ServiceAccountName, "%s: a component's serviceAccountName is the one account", name)
+	}
+	assert.Contains(t, serviceAccounts(r), "osmo-runtime", "the chart creates the account the pods run under")
+}
+
+// Every pod, and the configs RoleBinding, run under one account, resolved from NVIDIA's keys;
+// every object name derives from the release unless the operator set a serviceName.
+func TestParityServiceNamesAndOneAccount(t *testing.T) {
+	cases := []struct {
+		name, release, values string
+		account               string
+		names                 []string
+	}{
+		{"release osmo", "osmo", `{services: {configs: {enabled: true}}}`, "osmo-service",
+			[]string{"osmo-service", "osmo-service-worker", "osmo-service-logger", "osmo-service-agent", "osmo-service-delayed-job-monitor"}},
+		{"a release holding the chart name", "osmo-service", `{services: {configs: {enabled: true}}}`, "osmo-service",
+			[]string{"osmo-service", "osmo-service-worker", "osmo-service-logger", "osmo-service-agent", "osmo-service-delayed-job-monitor"}},
+		{"another team's release", "team-a", `{services: {configs: {enabled: true}}}`, "team-a-service",
+			[]string{"team-a-service", "team-a-service-worker", "team-a-service-logger", "team-a-service-agent", "team-a-service-delayed-job-monitor"}},
+		{"NVIDIA's names, set verbatim, and NVIDIA's global account", "osmo", `
+global: {serviceAccountName: osmo}
+services:
+  configs: {enabled: true}
+  service: {serviceName: osmo-service}
+  worker: {serviceName: osmo-worker}
+  logger: {serviceName: osmo-logger}
+  agent: {serviceName: osmo-agent}
+  delayedJobMonitor: {serviceName: osmo-delayed-job-monitor}`, "osmo",
+			[]string{"osmo-service", "osmo-worker", "osmo-logger", "osmo-agent", "osmo-delayed-job-monitor"}},
+		{"serviceAccount.name wins over the component and global keys", "osmo", `
+global: {serviceAccountName: osmo}
+serviceAccount: {name: renamed}
+services: {configs: {enabled: true}, service: {serviceAccountName: osmo-api}}`, "renamed",
+			[]string{"osmo-service", "osmo-service-worker", "osmo-service-logger", "osmo-service-agent", "osmo-service-delayed-job-monitor"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := renderE("service", values(t, tc.values), render.Release{Name: tc.release, Namespace: "osmo"})
+			require.NoError(t, err)
+			d := svcDeployments(r)
+			for _, name := range tc.names {
+				assert.Contains(t, d, name)
+			}
+			for _, p := range pods(r) {
+				assert.Equal(t, tc.account, p.Spec.ServiceAccountName, describe(p))
+			}
+			assert.Contains(t, serviceAccounts(r), tc.account)
+			bindings := render.Objects[*rbacv1.RoleBinding](r)
+			require.Len(t, bindings, 1)
+			assert.Equal(t, []rbacv1.Subject{{Kind: "ServiceAccount", Name: tc.account, Namespace: "osmo"}}, bindings[0].Subjects)
+		})
+	}
+}
+
+func svcDeployments(r *render.Result) map[string]*appsv1.Deployment {
+	out := map[string]*appsv1.Deployment{}
+	for _, d := range render.Objects[*appsv1.Deployment](r) {
+		out[d.Name] = d
+	}
+	return out
+}
+
+// Bad values fail the render with a message naming the key, the value and the rule.
+func TestParityServiceRejectsBadValues(t *testing.T) {
+	cases := []struct{ name, values, want string }{
+		{"a pool names an unknown pod template", `
+services:
+  configs:
+    enabled: true
+    pools:
+      gpu:
+        common_pod_template: [default_user, nope]`,
+			`services.configs.pools.gpu.common_pod_template: "nope" is not a pod template (known: default_ctrl, default_user)`},
+		{"a platform names an unknown pod template", `
+services:
+  configs:
+    enabled: true
+    pools:
+      default:
+        platforms:
+          a100: {override_pod_template: [a100]}`,
+			`services.configs.pools.default.platforms.a100.override_pod_template: "a100" is not a pod template (known: default_ctrl, default_user)`},
+		{"a removed default template is no longer known", `
+services:
+  configs:
+    enabled: true
+    podTemplates: {default_ctrl: null}`,
+			`services.configs.pools.default.common_pod_template: "default_ctrl" is not a pod template (known: default_user)`},
+		{"two components name different accounts", `
+services:
+  worker: {serviceAccountName: a}
+  logger: {serviceAccountName: b}`,
+			`services.logger.serviceAccountName="b", services.worker.serviceAccountName="a": name different ServiceAccounts`},
+		{"the migration without its files", `services: {migration: {enabled: true}}`,
+			"services.migration.enabled: true needs the migration files (run_migrations.sh and the pgroll JSON files of NVIDIA's chart): set services.migration.files (file name: content) or services.migration.filesConfigMapName (a ConfigMap you created with them)"},
+		{"the default admin without a Secret", `services: {defaultAdmin: {enabled: true, passwordSecretName: ""}}`,
+			"services.defaultAdmin.passwordSecretName: required when services.defaultAdmin.enabled is true"},
+		{"an env variable set twice", `
+services:
+  worker:
+    extraEnv: [{name: A, value: "1"}, {name: A, value: "2"}]`,
+			`services.worker.extraEnv: "A" is set twice (each variable name once)`},
+		{"create false without any account name", `serviceAccount: {create: false}`,
+			"serviceAccount.name: required when serviceAccount.create is false"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := renderE("service", values(t, tc.values), release)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	t.Run("configs off: pools are not checked (nothing is rendered from them)", func(t *testing.T) {
+		renderChart(t, "service", values(t, `services: {configs: {pools: {gpu: {common_pod_template: [nope]}}}}`))
+	})
+}
+
+func svcContainsLine(text, want string) bool {
+	for line := range strings.Lines(text) {
+		if strings.Contains(line, want) {
+			return true
+		}
+	}
+	return false
+}
