@@ -235,7 +235,14 @@ Usage: {{ $env := include "common.env.merge" (list $chartEnv .Values.extraEnvs) 
 {{- $base := default list (index . 0) -}}
 {{- $extra := default list (index . 1) -}}
 {{- $byName := dict -}}
-{{- range $extra -}}{{- $_ := set $byName (toString .name) . -}}{{- end -}}
+{{- $normalized := list -}}
+{{- range $extra -}}
+{{- $entry := deepCopy . -}}
+{{- if hasKey $entry "value" -}}{{- $_ := set $entry "value" (include "common.strings.scalar" $entry.value) -}}{{- end -}}
+{{- $_ := set $byName (toString .name) $entry -}}
+{{- $normalized = append $normalized $entry -}}
+{{- end -}}
+{{- $extra = $normalized -}}
 {{- $out := list -}}
 {{- $used := dict -}}
 {{- range $base -}}
