@@ -1,17 +1,20 @@
 package render_test
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/chartutil"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/osmo-wi/charts/tests/harness/render"
 )
@@ -104,13 +107,13 @@ var (
 	svcLogArgs = func(name string) []string {
 		return []string{"--log_level", "DEBUG", "--k8s_log_level", "WARNING", "--log_dir", "/logs", "--log_name", name}
 	}
-	svcRedis    = []string{"--redis_host", "redis", "--redis_port", "6379", "--redis_db_number", "0", "--redis_tls_enable", "true"}
+	svcRedis          = []string{"--redis_host", "redis", "--redis_port", "6379", "--redis_db_number", "0", "--redis_tls_enable", "true"}
 	svcRedisReceivers = []string{"--redis_host", "redis", "--redis_port", "6379", "--redis_tls_enable", "true", "--redis_db_number", "0"}
-	svcPostgres = []string{"--postgres_host", "postgres", "--postgres_port", "5432", "--postgres_database_name", "osmo", "--postgres_user", "postgres"}
-	svcClientURL       = []string{"--client_install_url", "https://raw.githubusercontent.com/NVIDIA/OSMO/refs/heads/main/install.sh"}
-	svcLogsMount       = corev1.VolumeMount{Name: "logs", MountPath: "/logs"}
-	svcProgressMount   = corev1.VolumeMount{Name: "progress-files", MountPath: "/var/run/osmo"}
-	svcS3Env           = []corev1.EnvVar{
+	svcPostgres       = []string{"--postgres_host", "postgres", "--postgres_port", "5432", "--postgres_database_name", "osmo", "--postgres_user", "postgres"}
+	svcClientURL      = []string{"--client_install_url", "https://raw.githubusercontent.com/NVIDIA/OSMO/refs/heads/main/install.sh"}
+	svcLogsMount      = corev1.VolumeMount{Name: "logs", MountPath: "/logs"}
+	svcProgressMount  = corev1.VolumeMount{Name: "progress-files", MountPath: "/var/run/osmo"}
+	svcS3Env          = []corev1.EnvVar{
 		{Name: "AWS_ENDPOINT_URL_S3", Value: "http://localstack-s3:4566"},
 		{Name: "AWS_S3_FORCE_PATH_STYLE", Value: "true"},
 		{Name: "AWS_DEFAULT_REGION", Value: "us-east-1"},
@@ -595,4 +598,160 @@ func svcContainsLine(text, want string) bool {
 		}
 	}
 	return false
+}
+
+// svcLoaderKeys is _EXPECTED_CONFIG_KEYS of OSMO's config loader
+// (NVIDIA/OSMO d59aed3c4, src/service/core/config/configmap_loader.py): a top-level key of
+// config.yaml outside this set is logged and ignored by the service.
+var svcLoaderKeys = []string{
+	"service", "workflow", "dataset", "resource_validations", "pod_templates",
+	"group_templates", "backends", "backend_tests", "pools", "roles",
+}
+
+// svcConfig returns the configs ConfigMap and its parsed config.yaml.
+func svcConfig(t *testing.T, r *render.Result, name string) (*corev1.ConfigMap, map[string]any) {
+	t.Helper()
+	for _, cm := range render.Objects[*corev1.ConfigMap](r) {
+		if cm.Name == name {
+			config := map[string]any{}
+			require.NoError(t, yaml.Unmarshal([]byte(cm.Data["config.yaml"]), &config), "config.yaml parses")
+			assert.Len(t, cm.Data, 1, "config.yaml only")
+			return cm, config
+		}
+	}
+	t.Fatalf("no ConfigMap %s", name)
+	return nil, nil
+}
+
+// OSMO's default pod templates, as NVIDIA's values.yaml ships them.
+var svcDefaultTemplates = map[string]any{
+	"default_ctrl": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
+		"name": "osmo-ctrl",
+		"resources": map[string]any{
+			"requests": map[string]any{"cpu": "1", "memory": "1Gi"},
+			"limits":   map[string]any{"memory": "1Gi"},
+		},
+	}}}},
+	"default_user": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
+		"name": "{{USER_CONTAINER_NAME}}",
+		"resources": map[string]any{
+			"requests": map[string]any{"cpu": "{{USER_CPU}}", "memory": "{{USER_MEMORY}}", "nvidia.com/gpu": "{{USER_GPU}}", "ephemeral-storage": "{{USER_STORAGE}}"},
+			"limits":   map[string]any{"memory": "{{USER_MEMORY}}", "nvidia.com/gpu": "{{USER_GPU}}", "ephemeral-storage": "{{USER_STORAGE}}"},
+		},
+	}}}},
+}
+
+// The seed scenario: the workflow identity template, listed last in the default pool,
+// reaches config.yaml under the loader's keys, and nothing else is added.
+func TestParityServiceConfigsSeedScenario(t *testing.T) {
+	r, err := render.RenderFiles("service", release, "testdata/osmo/service/workflow-pod-identity.yaml")
+	require.NoError(t, err)
+	_, config := svcConfig(t, r, "osmo-service-configs")
+	for key := range config {
+		assert.Contains(t, svcLoaderKeys, key, "config.yaml key %q is one the loader reads", key)
+	}
+	assert.ElementsMatch(t, []string{"workflow", "pod_templates", "resource_validations", "roles", "backends", "pools"}, slices.Collect(maps.Keys(config)),
+		"NVIDIA's non-empty sections; empty ones (service, dataset, backend_tests, group_templates) are left out")
+
+	templates := maps.Clone(svcDefaultTemplates)
+	templates["workflow_workload_identity"] = map[string]any{
+		"metadata": map[string]any{"labels": map[string]any{"azure.workload.identity/use": "true"}},
+		"spec":     map[string]any{"serviceAccountName": "osmo-workflow"},
+	}
+	assert.Equal(t, templates, config["pod_templates"], "exactly OSMO's two defaults and the workflow identity template")
+	assert.Equal(t, map[string]any{
+		"default": map[string]any{
+			"description":         "Default pool",
+			"backend":             "default",
+			"default_platform":    "default",
+			"common_pod_template": []any{"default_user", "default_ctrl", "workflow_workload_identity"},
+			"platforms":           map[string]any{"default": map[string]any{}},
+		},
+	}, config["pools"], "exactly the default pool, merging the identity template last")
+	assert.Equal(t, map[string]any{"max_num_tasks": float64(100), "max_exec_timeout": "30d", "default_exec_timeout": "7d"}, config["workflow"])
+	assert.Equal(t, map[string]any{"default": map[string]any{"description": "Default backend",
+		"scheduler_settings": map[string]any{"scheduler_type": "kai", "scheduler_name": "kai-scheduler", "scheduler_timeout": float64(30)}}}, config["backends"])
+	assert.ElementsMatch(t, []string{"osmo-admin", "osmo-user", "osmo-default", "osmo-ctrl", "osmo-backend"}, slices.Collect(maps.Keys(config["roles"].(map[string]any))))
+	assert.ElementsMatch(t, []string{"default_cpu", "default_memory"}, slices.Collect(maps.Keys(config["resource_validations"].(map[string]any))))
+}
+
+// With configs on, the API runs from the file exactly as NVIDIA's chart wires it; with them
+// off (NVIDIA's default) nothing of it is rendered.
+func TestParityServiceConfigsWiring(t *testing.T) {
+	on, err := render.RenderFiles("service", release, "testdata/osmo/service/workflow-pod-identity.yaml")
+	require.NoError(t, err)
+	api := svcDeployments(on)["osmo-service"].Spec.Template
+	c := api.Spec.Containers[0]
+	assert.Equal(t, []string{"--config_file", "/etc/osmo/configs/config.yaml"}, c.Args[len(c.Args)-2:], "last before extraArgs")
+	assert.Contains(t, c.Env, corev1.EnvVar{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}})
+	assert.Contains(t, c.Env, corev1.EnvVar{Name: "OSMO_CONFIGMAP_NAME", Value: "osmo-service-configs"})
+	assert.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "configs", MountPath: "/etc/osmo/configs", ReadOnly: true})
+	assert.Equal(t, "osmo-service-configs", volumeNamed(t, api.Spec.Volumes, "configs").ConfigMap.Name)
+	assert.Len(t, api.Annotations["checksum/configs"], 64)
+	require.NotNil(t, api.Spec.AutomountServiceAccountToken)
+	assert.True(t, *api.Spec.AutomountServiceAccountToken, "the API records Events through the Kubernetes API")
+	for name, d := range svcDeployments(on) {
+		if name != "osmo-service" {
+			assert.False(t, *d.Spec.Template.Spec.AutomountServiceAccountToken, "%s needs no token", name)
+			assert.NotContains(t, d.Spec.Template.Annotations, "checksum/configs", name)
+		}
+	}
+
+	roles := render.Objects[*rbacv1.Role](on)
+	require.Len(t, roles, 1)
+	assert.Equal(t, "osmo-service-configmap-events", roles[0].Name)
+	assert.Equal(t, []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "get", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"osmo-service-configs"}, Verbs: []string{"get"}},
+	}, roles[0].Rules, "NVIDIA's rules")
+	binding := render.Objects[*rbacv1.RoleBinding](on)[0]
+	assert.Equal(t, rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "osmo-service-configmap-events"}, binding.RoleRef)
+
+	checksum := func(extra string) string {
+		vals, err := render.ReadValues("testdata/osmo/service/workflow-pod-identity.yaml")
+		require.NoError(t, err)
+		r := renderChart(t, "service", chartutil.MergeTables(values(t, extra), vals))
+		return svcDeployments(r)["osmo-service"].Spec.Template.Annotations["checksum/configs"]
+	}
+	base := checksum(`{}`)
+	assert.NotEqual(t, base, checksum(`services: {configs: {pools: {default: {description: changed}}}}`), "a config change rolls the API")
+	assert.Equal(t, base, checksum(`services: {worker: {extraArgs: [--x]}}`), "other values do not")
+
+	off := renderChart(t, "service", nil)
+	for _, cm := range render.Objects[*corev1.ConfigMap](off) {
+		assert.NotEqual(t, "osmo-service-configs", cm.Name, "no configs ConfigMap by default")
+	}
+	assert.Empty(t, render.Objects[*rbacv1.Role](off))
+	assert.Empty(t, render.Objects[*rbacv1.RoleBinding](off))
+	api = svcDeployments(off)["osmo-service"].Spec.Template
+	assert.NotContains(t, api.Spec.Containers[0].Args, "--config_file")
+	assert.Equal(t, []corev1.EnvVar{{Name: "OSMO_DISABLE_TASK_METRICS", Value: "false"}}, api.Spec.Containers[0].Env)
+	assert.NotContains(t, api.Annotations, "checksum/configs")
+	assert.False(t, *api.Spec.AutomountServiceAccountToken)
+}
+
+// NVIDIA's advanced_config pages: every section lands under its loader key, placeholders
+// pass through, service_base_url is derived from the hostname, secretRefs are mounted.
+func TestParityServiceConfigsAdvanced(t *testing.T) {
+	r, err := render.RenderFiles("service", release, "testdata/osmo/service/advanced-config.yaml")
+	require.NoError(t, err)
+	_, config := svcConfig(t, r, "osmo-service-configs")
+	assert.ElementsMatch(t, svcLoaderKeys, slices.Collect(maps.Keys(config)), "every section is set, under exactly the loader's keys")
+	assert.Equal(t, map[string]any{"max_pod_restart_limit": float64(3), "service_base_url": "https://osmo.example.com"}, config["service"])
+	assert.Equal(t, "prod-bucket-cred", dig(config, "dataset", "buckets", "production", "default_credential", "secretName"))
+	assert.Equal(t, float64(2621440), dig(config, "workflow", "plugins_config", "rsync", "read_bandwidth_limit"), "numbers as written")
+	assert.Equal(t, float64(100), dig(config, "workflow", "max_num_tasks"), "the defaults stay beside the user's workflow keys")
+	assert.Equal(t, "compute-domain-{{WF_GROUP_UUID}}", dig(config, "group_templates", "compute-domain", "metadata", "name"), "placeholders pass through")
+	assert.Equal(t, "compute-domain-{{WF_GROUP_UUID}}-rct", dig(config, "pod_templates", "use-compute-domain", "spec", "resourceClaims").([]any)[0].(map[string]any)["resourceClaimTemplateName"])
+	assert.Equal(t, "NCCL all-reduce smoke test", dig(config, "backend_tests", "nccl", "description"))
+	assert.ElementsMatch(t, []string{"default_cpu", "default_memory", "default_storage"}, slices.Collect(maps.Keys(config["resource_validations"].(map[string]any))))
+	assert.Equal(t, "{{USER_CPU}}", dig(config, "resource_validations", "default_cpu").([]any)[0].(map[string]any)["left_operand"], "a list value replaces the default's")
+	assert.Equal(t, []any{"l40s"}, dig(config, "pools", "heterogeneous_pool", "platforms", "l40s_platform", "override_pod_template"))
+	assert.ElementsMatch(t, []string{"default", "heterogeneous_pool", "my-pool"}, slices.Collect(maps.Keys(config["pools"].(map[string]any))), "user pools beside the default")
+	assert.Contains(t, config["roles"], "osmo-heterogeneous_pool")
+	assert.Contains(t, config["roles"], "osmo-admin", "the default roles stay")
+
+	api := svcDeployments(r)["osmo-service"].Spec.Template.Spec
+	assert.Contains(t, api.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "secret-prod-bucket-cred", MountPath: "/etc/osmo/secrets/prod-bucket-cred", ReadOnly: true})
+	assert.Equal(t, "prod-bucket-cred", volumeNamed(t, api.Volumes, "secret-prod-bucket-cred").Secret.SecretName)
 }
