@@ -851,6 +851,14 @@ workflowServiceAccount: {create: true}`))
 		}
 		assert.ElementsMatch(t, []string{"osmo/osmo-backend-operator-gcp-credentials", "osmo/osmo-backend-operator-test-runner-template"}, names)
 	})
+	t.Run("workflowServiceAccount.namespace wins over global.backendNamespace", func(t *testing.T) {
+		t.Parallel()
+		r := renderChart(t, boChart, values(t, `workflowServiceAccount: {create: true, namespace: gpu-workflows}`))
+		sa := serviceAccounts(r)["osmo-osmo-backend-operator-workflow"]
+		require.NotNil(t, sa)
+		assert.Equal(t, "gpu-workflows", sa.Namespace)
+		assert.Contains(t, r.Notes, `Workflow ServiceAccount: "osmo-osmo-backend-operator-workflow" in "gpu-workflows"`)
+	})
 	t.Run("every key: NetworkPolicy, PriorityClasses and extraConfigMaps as NVIDIA renders them, named for the release", func(t *testing.T) {
 		t.Parallel()
 		r, err := render.RenderFiles(boChart, release, boFile("every-key"))
