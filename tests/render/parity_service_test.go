@@ -9,11 +9,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	psapi "k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
 	"sigs.k8s.io/yaml"
 
 	"github.com/osmo-wi/charts/tests/harness/render"
@@ -423,7 +428,13 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 					assert.Equal(t, d.Spec.Selector.MatchLabels, s.Spec.Selector)
 				})
 			}
-			assert.Len(t, deployments, len(tc.want), "one Deployment per component")
+			var osmo []string
+			for name, d := range deployments {
+				if slices.Contains(slices.Collect(maps.Values(svcComponents)), d.Labels["app.kubernetes.io/component"]) {
+					osmo = append(osmo, name)
+				}
+			}
+			assert.Len(t, osmo, len(tc.want), "one Deployment per OSMO component: %v", osmo)
 		})
 	}
 }
@@ -754,4 +765,398 @@ func TestParityServiceConfigsAdvanced(t *testing.T) {
 	api := svcDeployments(r)["osmo-service"].Spec.Template.Spec
 	assert.Contains(t, api.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "secret-prod-bucket-cred", MountPath: "/etc/osmo/secrets/prod-bucket-cred", ReadOnly: true})
 	assert.Equal(t, "prod-bucket-cred", volumeNamed(t, api.Volumes, "secret-prod-bucket-cred").Secret.SecretName)
+}
+
+// svcJobs returns the rendered Jobs by name.
+func svcJobs(r *render.Result) map[string]*batchv1.Job {
+	out := map[string]*batchv1.Job{}
+	for _, j := range render.Objects[*batchv1.Job](r) {
+		out[j.Name] = j
+	}
+	return out
+}
+
+// svcPodSecurity evaluates a pod against a Pod Security level with the admission plugin's checks.
+func svcPodSecurity(t *testing.T, level psapi.Level, meta *metav1.ObjectMeta, spec *corev1.PodSpec) []string {
+	t.Helper()
+	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	require.NoError(t, err)
+	var forbidden []string
+	for _, result := range evaluator.EvaluatePod(psapi.LevelVersion{Level: level, Version: psapi.LatestVersion()}, meta, spec) {
+		if !result.Allowed {
+			forbidden = append(forbidden, result.ForbiddenReason+": "+result.ForbiddenDetail)
+		}
+	}
+	return forbidden
+}
+
+// run/minimal's development datastores, as NVIDIA's postgres.yaml, redis.yaml and
+// localstack-s3.yaml run them; their Services keep the names other charts connect to.
+func TestParityServiceDevelopmentDatastores(t *testing.T) {
+	r, err := render.RenderFiles("service", release, "testdata/osmo/service/minimal.yaml")
+	require.NoError(t, err)
+	d := svcDeployments(r)
+	services := map[string]*corev1.Service{}
+	for _, s := range render.Objects[*corev1.Service](r) {
+		services[s.Name] = s
+	}
+	claims := map[string]*corev1.PersistentVolumeClaim{}
+	for _, c := range render.Objects[*corev1.PersistentVolumeClaim](r) {
+		claims[c.Name] = c
+	}
+	standard := "standard"
+	empty := ""
+	cases := []struct {
+		deployment, service, image, pullPolicy string
+		args                                   []string
+		env                                    []corev1.EnvVar
+		ports                                  []corev1.ContainerPort
+		mounts                                 []corev1.VolumeMount
+		servicePort                            corev1.ServicePort
+		claim, size                            string
+		storageClass                           *string
+		restricted                             bool
+	}{
+		{
+			deployment: "osmo-service-postgres", service: "postgres", image: "postgres:15.1", pullPolicy: "Always",
+			env:   []corev1.EnvVar{{Name: "POSTGRES_PASSWORD", Value: "osmo"}, {Name: "POSTGRES_DB", Value: "osmo"}, {Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"}},
+			ports: []corev1.ContainerPort{{Name: "postgres", ContainerPort: 5432, Protocol: "TCP"}},
+			mounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}, {Name: "pv-storage", MountPath: "/var/lib/postgresql/data"},
+				{Name: "run", MountPath: "/var/run/postgresql"}},
+			servicePort: corev1.ServicePort{Name: "http", Port: 5432, NodePort: 30033, TargetPort: intstr.FromString("postgres"), Protocol: "TCP"},
+			claim:       "osmo-service-postgres", size: "20Gi", storageClass: &standard, restricted: true,
+		},
+		{
+			deployment: "osmo-service-redis", service: "redis", image: "redis:7.0", pullPolicy: "Always",
+			args:        []string{"--appendonly", "yes", "--appendfsync", "always", "--loglevel", "debug"},
+			ports:       []corev1.ContainerPort{{Name: "redis", ContainerPort: 6379, Protocol: "TCP"}},
+			mounts:      []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}, {Name: "pv-storage", MountPath: "/data"}},
+			servicePort: corev1.ServicePort{Name: "http", Port: 6379, NodePort: 30034, TargetPort: intstr.FromString("redis"), Protocol: "TCP"},
+			claim:       "osmo-service-redis", size: "20Gi", storageClass: &standard, restricted: true,
+		},
+		{
+			deployment: "osmo-service-localstack-s3", service: "localstack-s3", image: "gresau/localstack-persist:latest", pullPolicy: "Always",
+			env: []corev1.EnvVar{{Name: "SERVICES", Value: "s3"}, {Name: "DEBUG", Value: "1"}, {Name: "PERSIST_DEFAULT", Value: "0"}, {Name: "PERSIST_S3", Value: "1"},
+				{Name: "AWS_DEFAULT_REGION", Value: "us-east-1"}, {Name: "LOCALSTACK_HOST", Value: "0.0.0.0"}, {Name: "EDGE_BIND_HOST", Value: "0.0.0.0"}},
+			ports:       []corev1.ContainerPort{{Name: "localstack-s3", ContainerPort: 4566, Protocol: "TCP"}},
+			mounts:      []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}, {Name: "data", MountPath: "/persisted-data"}},
+			servicePort: corev1.ServicePort{Name: "http", Port: 4566, NodePort: 30035, TargetPort: intstr.FromString("localstack-s3"), Protocol: "TCP"},
+			claim:       "osmo-service-localstack-s3", size: "5Gi", storageClass: &empty,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.service, func(t *testing.T) {
+			deployment := d[tc.deployment]
+			require.NotNil(t, deployment, tc.deployment)
+			assert.Equal(t, int32(1), *deployment.Spec.Replicas)
+			spec := deployment.Spec.Template.Spec
+			c := spec.Containers[0]
+			assert.Equal(t, tc.image, c.Image)
+			assert.Equal(t, corev1.PullPolicy(tc.pullPolicy), c.ImagePullPolicy)
+			assert.Nil(t, c.Command, "the image's entrypoint")
+			assert.Equal(t, tc.args, c.Args)
+			assert.Equal(t, tc.env, c.Env)
+			assert.Equal(t, tc.ports, c.Ports)
+			assert.Equal(t, tc.mounts, c.VolumeMounts)
+			assert.Equal(t, tc.claim, volumeNamed(t, spec.Volumes, tc.mounts[1].Name).PersistentVolumeClaim.ClaimName)
+			assert.Equal(t, map[string]string{"node_group": "service"}, spec.NodeSelector)
+
+			s := services[tc.service]
+			require.NotNil(t, s, "the Service keeps NVIDIA's name %s: other charts connect to it", tc.service)
+			assert.Equal(t, corev1.ServiceTypeNodePort, s.Spec.Type)
+			assert.Equal(t, []corev1.ServicePort{tc.servicePort}, s.Spec.Ports)
+			assert.Equal(t, deployment.Spec.Selector.MatchLabels, s.Spec.Selector)
+
+			claim := claims[tc.claim]
+			require.NotNil(t, claim)
+			assert.Equal(t, "keep", claim.Annotations["helm.sh/resource-policy"], "uninstall never deletes the data")
+			assert.Equal(t, []corev1.PersistentVolumeAccessMode{"ReadWriteOnce"}, claim.Spec.AccessModes)
+			assert.Equal(t, tc.size, claim.Spec.Resources.Requests.Storage().String())
+			assert.Equal(t, tc.storageClass, claim.Spec.StorageClassName)
+
+			forbidden := svcPodSecurity(t, psapi.LevelRestricted, &deployment.Spec.Template.ObjectMeta, &spec)
+			if tc.restricted {
+				assert.Empty(t, forbidden, "runs under the image's own user, Pod Security restricted")
+			} else {
+				assert.NotEmpty(t, forbidden, "the LocalStack image needs root: not restricted (documented)")
+				assert.Empty(t, svcPodSecurity(t, psapi.LevelBaseline, &deployment.Spec.Template.ObjectMeta, &spec), "but baseline")
+			}
+		})
+	}
+	t.Run("probes", func(t *testing.T) {
+		c := d["osmo-service-localstack-s3"].Spec.Template.Spec.Containers[0]
+		assert.Equal(t, &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(4566)}}, InitialDelaySeconds: 3, PeriodSeconds: 3}, c.ReadinessProbe)
+		assert.Equal(t, &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(4566)}}, InitialDelaySeconds: 10, PeriodSeconds: 10}, c.LivenessProbe)
+		postgres := d["osmo-service-postgres"].Spec.Template.Spec.Containers[0]
+		assert.Equal(t, "250m", postgres.Resources.Limits.Cpu().String(), "NVIDIA's fixed resources are the default")
+		assert.Equal(t, "512Mi", postgres.Resources.Requests.Memory().String())
+	})
+	t.Run("hostPath volume", func(t *testing.T) {
+		volumes := render.Objects[*corev1.PersistentVolume](r)
+		require.Len(t, volumes, 1)
+		pv := volumes[0]
+		assert.Equal(t, "osmo-osmo-service-localstack-s3", pv.Name, "cluster-scoped: carries the namespace")
+		assert.Equal(t, "/var/lib/localstack", pv.Spec.HostPath.Path)
+		assert.Equal(t, "5Gi", pv.Spec.Capacity.Storage().String())
+		assert.Equal(t, corev1.PersistentVolumeReclaimRetain, pv.Spec.PersistentVolumeReclaimPolicy)
+		assert.Equal(t, "", pv.Spec.StorageClassName)
+		assert.Equal(t, pv.Name, claims["osmo-service-localstack-s3"].Spec.VolumeName)
+	})
+	t.Run("bucket Job", func(t *testing.T) {
+		job := svcJobs(r)["osmo-service-localstack-s3-create-buckets"]
+		require.NotNil(t, job)
+		assert.Equal(t, int32(30), *job.Spec.TTLSecondsAfterFinished)
+		assert.Equal(t, int32(6), *job.Spec.BackoffLimit)
+		spec := job.Spec.Template.Spec
+		assert.Equal(t, corev1.RestartPolicyOnFailure, spec.RestartPolicy)
+		env := []corev1.EnvVar{{Name: "AWS_ENDPOINT_URL", Value: "http://localstack-s3:4566"}, {Name: "AWS_ACCESS_KEY_ID", Value: "test"},
+			{Name: "AWS_SECRET_ACCESS_KEY", Value: "test"}, {Name: "AWS_DEFAULT_REGION", Value: "us-east-1"}}
+		require.Len(t, spec.InitContainers, 1)
+		wait := spec.InitContainers[0]
+		assert.Equal(t, "wait-for-localstack-s3", wait.Name)
+		assert.Equal(t, "amazon/aws-cli:2.15.33", wait.Image)
+		assert.Equal(t, env, wait.Env)
+		assert.Equal(t, []string{"sh", "-c", "until aws s3 ls >/dev/null 2>&1; do\n  echo \"Waiting for localstack-s3...\"\n  sleep 2\ndone\necho \"Localstack S3 is ready\"\n"}, wait.Command)
+		create := spec.Containers[0]
+		assert.Equal(t, "aws-cli", create.Name)
+		assert.Equal(t, "amazon/aws-cli:2.15.33", create.Image)
+		assert.Equal(t, corev1.PullIfNotPresent, create.ImagePullPolicy)
+		assert.Equal(t, env, create.Env)
+		assert.Equal(t, []string{"/bin/sh", "-lc"}, create.Command)
+		assert.Equal(t, []string{"set -e\n\necho \"Creating buckets...\"\naws s3 mb s3://osmo || true\n\necho \"Setup complete!\"\n"}, create.Args)
+		assert.Empty(t, svcPodSecurity(t, psapi.LevelRestricted, &job.Spec.Template.ObjectMeta, &spec))
+	})
+	t.Run("off by default; an external database's name is passed, not served", func(t *testing.T) {
+		off := renderChart(t, "service", nil)
+		assert.Empty(t, render.Objects[*corev1.PersistentVolumeClaim](off))
+		assert.Empty(t, render.Objects[*corev1.PersistentVolume](off))
+		assert.Empty(t, render.Objects[*batchv1.Job](off))
+		for _, s := range render.Objects[*corev1.Service](off) {
+			assert.NotContains(t, []string{"postgres", "redis", "localstack-s3"}, s.Name)
+		}
+	})
+	t.Run("an empty storage class means the default class; no inline password reads the Secret; no NodePort", func(t *testing.T) {
+		r := renderChart(t, "service", values(t, `
+services:
+  postgres: {enabled: true, enableNodePort: false, passwordSecretName: pg, passwordSecretKey: pw}
+  redis: {enabled: true, serviceName: cache, port: 6380}`))
+		for _, c := range render.Objects[*corev1.PersistentVolumeClaim](r) {
+			assert.Nil(t, c.Spec.StorageClassName, "%s: NVIDIA renders \"\", which disables dynamic provisioning", c.Name)
+		}
+		postgres := svcDeployments(r)["osmo-service-postgres"].Spec.Template.Spec.Containers[0]
+		assert.Equal(t, svcSecretEnv("POSTGRES_PASSWORD", "pg", "pw"), postgres.Env[0])
+		services := map[string]*corev1.Service{}
+		for _, s := range render.Objects[*corev1.Service](r) {
+			services[s.Name] = s
+		}
+		assert.Equal(t, corev1.ServiceType(""), services["postgres"].Spec.Type)
+		assert.Equal(t, []corev1.ServicePort{{Name: "http", Port: 5432, TargetPort: intstr.FromString("postgres"), Protocol: "TCP"}}, services["postgres"].Spec.Ports)
+		assert.Equal(t, int32(6380), services["cache"].Spec.Ports[0].Port, "serviceName verbatim; Redis listens on 6379 as in NVIDIA's template")
+		assert.Equal(t, intstr.FromString("redis"), services["cache"].Spec.Ports[0].TargetPort)
+	})
+}
+
+// The migration hook Job, as NVIDIA's migration-job.yaml runs it, with the files from the values.
+func TestParityServiceMigration(t *testing.T) {
+	r, err := render.RenderFiles("service", release, "testdata/osmo/service/migration.yaml")
+	require.NoError(t, err)
+	job := svcJobs(r)["osmo-service-migrate-1"]
+	require.NotNil(t, job, "named after the release and its revision")
+	assert.Equal(t, map[string]string{
+		"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-delete-policy": "before-hook-creation",
+		"argocd.argoproj.io/hook": "PreSync", "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+	}, job.Annotations, "NVIDIA's hooks (the account is pre-provisioned) and extraAnnotations")
+	assert.Equal(t, int32(0), *job.Spec.BackoffLimit)
+	assert.Equal(t, int32(300), *job.Spec.TTLSecondsAfterFinished)
+	spec := job.Spec.Template.Spec
+	assert.Equal(t, corev1.RestartPolicyNever, spec.RestartPolicy)
+	assert.Equal(t, "osmo-preprovisioned", spec.ServiceAccountName)
+	assert.Equal(t, "dba", job.Spec.Template.Annotations["example.com/owner"])
+	assert.Equal(t, map[string]string{"pool": "jobs"}, spec.NodeSelector)
+	assert.Equal(t, []corev1.Toleration{{Key: "jobs", Operator: "Exists"}}, spec.Tolerations)
+	assert.Equal(t, []string{"wait-for-db"}, containerNames(spec.InitContainers))
+	c := spec.Containers[0]
+	assert.Equal(t, "pgroll-migrate", c.Name)
+	assert.Equal(t, "registry.example.com/postgres:15-alpine", c.Image)
+	assert.Equal(t, []string{"bash", "-c", "apk add --no-cache curl > /dev/null 2>&1\n" +
+		"curl -sL https://github.com/xataio/pgroll/releases/download/v0.16.2/pgroll.linux.amd64 -o /usr/local/bin/pgroll\n" +
+		"chmod +x /usr/local/bin/pgroll\n" +
+		"bash /pgroll/run_migrations.sh public_v6_2_0\n"}, c.Command)
+	assert.Equal(t, []corev1.EnvVar{
+		{Name: "OSMO_POSTGRES_HOST", Value: "postgres"},
+		{Name: "OSMO_POSTGRES_PORT", Value: "5432"},
+		{Name: "OSMO_POSTGRES_DATABASE_NAME", Value: "osmo"},
+		{Name: "OSMO_POSTGRES_USER", Value: "postgres"},
+		svcSecretEnv("OSMO_POSTGRES_PASSWORD", "pg-secret", "pg-password"),
+		{Name: "PGCONNECT_TIMEOUT", Value: "10"},
+	}, c.Env)
+	assert.Equal(t, "256Mi", c.Resources.Limits.Memory().String())
+	assert.Equal(t, []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}, {Name: "pgroll-migrations", MountPath: "/pgroll"}, {Name: "ca", MountPath: "/etc/ssl/db"}}, c.VolumeMounts)
+	assert.Equal(t, []string{"tmp", "pgroll-migrations", "ca"}, volumeNames(spec.Volumes))
+	assert.Equal(t, "osmo-service-migration-files", volumeNamed(t, spec.Volumes, "pgroll-migrations").ConfigMap.Name)
+	assert.Empty(t, svcPodSecurity(t, psapi.LevelBaseline, &job.Spec.Template.ObjectMeta, &spec), "NVIDIA's command needs root: baseline")
+
+	var files *corev1.ConfigMap
+	for _, cm := range render.Objects[*corev1.ConfigMap](r) {
+		if cm.Name == "osmo-service-migration-files" {
+			files = cm
+		}
+	}
+	require.NotNil(t, files, "the files of services.migration.files")
+	assert.Equal(t, "pre-install,pre-upgrade", files.Annotations["helm.sh/hook"])
+	assert.Equal(t, "-5", files.Annotations["helm.sh/hook-weight"], "before the Job")
+	assert.Equal(t, "PreSync", files.Annotations["argocd.argoproj.io/hook"])
+	assert.Equal(t, map[string]string{
+		"run_migrations.sh": "#!/usr/bin/env bash\necho \"stand-in for NVIDIA's run_migrations.sh\"\n",
+		"001_example.json":  `{"name": "001_example", "operations": []}`,
+	}, files.Data)
+
+	schema := corev1.EnvVar{Name: "OSMO_SCHEMA_VERSION", Value: "public_v6_2_0"}
+	d := svcDeployments(r)
+	assert.Equal(t, schema, d["osmo-service"].Spec.Template.Spec.Containers[0].Env[1], "after OSMO_DISABLE_TASK_METRICS")
+	assert.Equal(t, schema, d["osmo-service-worker"].Spec.Template.Spec.Containers[0].Env[0])
+	assert.Equal(t, schema, d["osmo-service-agent"].Spec.Template.Spec.Containers[0].Env[0])
+	for _, name := range []string{"osmo-service-logger", "osmo-service-delayed-job-monitor"} {
+		assert.NotContains(t, d[name].Spec.Template.Spec.Containers[0].Env, schema, "%s: NVIDIA's template sets none", name)
+	}
+
+	t.Run("a created account does not exist before install: post-install", func(t *testing.T) {
+		r := renderChart(t, "service", values(t, `services: {migration: {enabled: true, filesConfigMapName: osmo-migrations}}`))
+		job := svcJobs(r)["osmo-service-migrate-1"]
+		require.NotNil(t, job)
+		assert.Equal(t, "post-install,pre-upgrade", job.Annotations["helm.sh/hook"])
+		assert.Equal(t, "osmo-migrations", volumeNamed(t, job.Spec.Template.Spec.Volumes, "pgroll-migrations").ConfigMap.Name, "the operator's ConfigMap")
+		for _, cm := range render.Objects[*corev1.ConfigMap](r) {
+			assert.NotContains(t, cm.Name, "migration-files", "no files ConfigMap without services.migration.files")
+		}
+		env := job.Spec.Template.Spec.Containers[0].Env
+		assert.Len(t, env, 4, "no password without an inline one or the MEK file, as NVIDIA's")
+	})
+}
+
+// The PodMonitor renders only when the cluster serves its API (NVIDIA's default fails the
+// install without the Prometheus Operator's CRD); NOTES.txt says when it is left out.
+func TestParityServicePodMonitor(t *testing.T) {
+	renderWith := func(t *testing.T, vals map[string]any, apis ...string) (map[string]string, string) {
+		t.Helper()
+		ch, err := render.Chart("service")
+		require.NoError(t, err)
+		require.NoError(t, chartutil.ProcessDependenciesWithMerge(ch, vals))
+		caps := render.Capabilities()
+		caps.APIVersions = append(slices.Clone(caps.APIVersions), apis...)
+		top, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{Name: "osmo", Namespace: "osmo", IsInstall: true, Revision: 1}, caps)
+		require.NoError(t, err)
+		files, err := engine.Render(ch, top)
+		require.NoError(t, err)
+		return files, files["service/templates/NOTES.txt"]
+	}
+	files, notes := renderWith(t, map[string]any{}, "monitoring.coreos.com/v1", "monitoring.coreos.com/v1/PodMonitor")
+	monitor := map[string]any{}
+	require.NoError(t, yaml.Unmarshal([]byte(files["service/templates/api-monitor.yaml"]), &monitor))
+	assert.Equal(t, "PodMonitor", monitor["kind"])
+	assert.Equal(t, "monitoring.coreos.com/v1", monitor["apiVersion"])
+	assert.Equal(t, "osmo-service-otel-monitor", dig(monitor, "metadata", "name"))
+	assert.Equal(t, []any{map[string]any{"interval": "15s", "port": "metrics", "path": "/metrics"}}, dig(monitor, "spec", "podMetricsEndpoints"))
+	assert.Equal(t, map[string]any{
+		"matchLabels": map[string]any{"app.kubernetes.io/name": "service", "app.kubernetes.io/instance": "osmo"},
+		"matchExpressions": []any{map[string]any{"key": "app.kubernetes.io/component", "operator": "In",
+			"values": []any{"service", "worker", "logger", "agent", "delayed-job-monitor"}}},
+	}, dig(monitor, "spec", "selector"), "every OSMO component of this release")
+	assert.NotContains(t, notes, "PodMonitor: not rendered")
+
+	files, notes = renderWith(t, map[string]any{})
+	assert.Empty(t, strings.TrimSpace(files["service/templates/api-monitor.yaml"]), "no CRD, no PodMonitor")
+	assert.Contains(t, notes, "PodMonitor: not rendered: podMonitor.enabled is true but the cluster does not serve\n  monitoring.coreos.com/v1 PodMonitor")
+
+	files, notes = renderWith(t, map[string]any{"podMonitor": map[string]any{"enabled": false}}, "monitoring.coreos.com/v1/PodMonitor")
+	assert.Empty(t, strings.TrimSpace(files["service/templates/api-monitor.yaml"]))
+	assert.NotContains(t, notes, "PodMonitor")
+}
+
+// NOTES.txt never hides an NVIDIA feature the values switch on that this chart does not render.
+func TestParityServiceNotes(t *testing.T) {
+	cases := []struct {
+		name, values string
+		files        []string
+		want         []string
+		absent       []string
+	}{
+		{name: "NVIDIA's defaults switch on Envoy, OAuth2 Proxy and Authz", values: `{}`,
+			want: []string{"API: http://osmo-service.osmo.svc:80", "Gateway: NOT RENDERED. gateway.envoy.enabled, gateway.oauth2Proxy.enabled, gateway.authz.enabled are true"}},
+		{name: "run/minimal keeps Envoy on", files: []string{"testdata/osmo/service/minimal.yaml"},
+			want: []string{"Gateway: NOT RENDERED. gateway.envoy.enabled is true"}, absent: []string{"PodMonitor"}},
+		{name: "every switch", values: `gateway: {rateLimit: {enabled: true}, networkPolicies: {enabled: true}, tls: {enabled: true}, envoy: {ingress: {enabled: true}}}`,
+			want: []string{"gateway.envoy.enabled, gateway.oauth2Proxy.enabled, gateway.authz.enabled, gateway.rateLimit.enabled, gateway.networkPolicies.enabled, gateway.tls.enabled, gateway.envoy.ingress.enabled are true"}},
+		{name: "gateway off", values: `gateway: {envoy: {enabled: false}, oauth2Proxy: {enabled: false}, authz: {enabled: false}}`,
+			absent: []string{"Gateway:"}},
+		{name: "configs on", files: []string{"testdata/osmo/service/workflow-pod-identity.yaml"},
+			want: []string{"configs from ConfigMap osmo-service-configs (config.yaml)"}},
+		{name: "per-service envoy overrides", values: `services: {logger: {envoy: {maxRequests: 50}}}`,
+			want: []string{"services.logger.envoy: accepted but not used (NVIDIA's chart renders nothing for it either)."}, absent: []string{"services.agent.envoy"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			vals, err := render.ReadValues(tc.files...)
+			require.NoError(t, err)
+			r, err := renderE("service", chartutil.MergeTables(values(t, tc.values), vals), release)
+			require.NoError(t, err)
+			for _, want := range tc.want {
+				assert.Contains(t, r.Notes, want)
+			}
+			for _, absent := range tc.absent {
+				assert.NotContains(t, r.Notes, absent)
+			}
+		})
+	}
+}
+
+// `helm test` GETs the API's /api/version through its Service, under the one account.
+func TestParityServiceHelmTest(t *testing.T) {
+	for _, tc := range []struct{ values, url string }{
+		{`{}`, "http://osmo-service:80/api/version"},
+		{`services: {service: {serviceName: osmo-api}}`, "http://osmo-api:80/api/version"},
+	} {
+		r := renderChart(t, "service", values(t, tc.values))
+		var test *corev1.Pod
+		for _, p := range render.Objects[*corev1.Pod](r) {
+			test = p
+		}
+		require.NotNil(t, test)
+		assert.Equal(t, "test", test.Annotations["helm.sh/hook"])
+		assert.Equal(t, "osmo-service", test.Spec.ServiceAccountName)
+		assert.True(t, svcContainsLine(test.Spec.Containers[0].Args[0], "wget -q -O /dev/null -T 10 "+tc.url), test.Spec.Containers[0].Args[0])
+	}
+}
+
+// Every OSMO pod passes Pod Security "restricted" for each operator file, with the
+// writable directories the programs use (/tmp, /logs, /var/run/osmo).
+func TestParityServicePodsAreRestricted(t *testing.T) {
+	for _, file := range []string{"minimal.yaml", "deploy-service.yaml", "every-key.yaml", "workflow-pod-identity.yaml", "advanced-config.yaml"} {
+		r, err := render.RenderFiles("service", release, "testdata/osmo/service/"+file)
+		require.NoError(t, err)
+		for name, d := range svcDeployments(r) {
+			if !slices.Contains(slices.Collect(maps.Values(svcComponents)), d.Spec.Template.Labels["app.kubernetes.io/component"]) {
+				continue // the development datastores: TestParityServiceDevelopmentDatastores
+			}
+			spec := d.Spec.Template.Spec
+			assert.Empty(t, svcPodSecurity(t, psapi.LevelRestricted, &d.Spec.Template.ObjectMeta, &spec), "%s: %s", file, name)
+			c := spec.Containers[0]
+			assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem, name)
+			assert.Equal(t, int64(1001), *c.SecurityContext.RunAsUser, "%s: UID 1001, as NVIDIA runs OSMO", name)
+		}
+	}
+}
+
+// extraConfigMaps render under their own names, as NVIDIA's extra-configmaps.yaml.
+func TestParityServiceExtraConfigMaps(t *testing.T) {
+	r := renderChart(t, "service", values(t, `extraConfigMaps: [{name: custom-config, data: {config.yaml: "key: value\n", port: 8080}}]`))
+	var found *corev1.ConfigMap
+	for _, cm := range render.Objects[*corev1.ConfigMap](r) {
+		if cm.Name == "custom-config" {
+			found = cm
+		}
+	}
+	require.NotNil(t, found)
+	assert.Equal(t, map[string]string{"config.yaml": "key: value\n", "port": "8080"}, found.Data)
 }

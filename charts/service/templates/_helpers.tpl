@@ -340,3 +340,44 @@ services.{{ $key }}.envoy: accepted but not used (NVIDIA's chart renders nothing
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+service.datastore.claim: the kept PersistentVolumeClaim of an in-release datastore
+(helm.sh/resource-policy: keep, as NVIDIA's: uninstalling never deletes the data). An
+empty storageClassName is left out, so the cluster's default class provisions it.
+"volumeName" binds it to a pre-made PersistentVolume.
+*/}}
+{{- define "service.datastore.claim" -}}
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "common.labels.render" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+  annotations:
+    helm.sh/resource-policy: keep
+spec:
+  accessModes: [ReadWriteOnce]
+  volumeMode: Filesystem
+  resources:
+    requests:
+      storage: {{ include "common.strings.scalar" .size | quote }}
+  {{- if hasKey . "volumeName" }}
+  volumeName: {{ .volumeName }}
+  storageClassName: ""
+  {{- else if .storageClassName }}
+  storageClassName: {{ .storageClassName | quote }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+service.datastore.service: an in-release datastore's Service, named by its serviceName
+value verbatim, on a NodePort when enableNodePort (NVIDIA's port name `http`).
+*/}}
+{{- define "service.datastore.service" -}}
+{{- $values := .values -}}
+{{- $port := dict "name" "http" "port" (int64 $values.port) "targetPort" .targetPort "protocol" "TCP" -}}
+{{- if $values.enableNodePort -}}{{- $_ := set $port "nodePort" (int64 $values.nodePort) -}}{{- end -}}
+{{- include "common.service" (dict "ctx" .ctx "name" $values.serviceName "component" .component "type" ($values.enableNodePort | ternary "NodePort" "") "ports" (list $port)) -}}
+{{- end -}}
