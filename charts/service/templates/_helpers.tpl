@@ -229,10 +229,14 @@ Without "replicas" the Deployment has no replica count, as NVIDIA's: its HPA own
 an upgrade never resets the scale.
 */}}
 {{- define "service.deployment" -}}
-{{- $deployment := include "common.deployment" . | fromYaml -}}
-{{- if not (hasKey . "replicas") -}}{{- $_ := unset $deployment.spec "replicas" -}}{{- end -}}
-{{- $_ := include "service.pod.patch" (dict "spec" $deployment.spec.template.spec "patch" (default dict .patch)) -}}
-{{- toYaml $deployment -}}
+{{- $manifest := include "common.deployment" . -}}
+{{- if not (hasKey . "replicas") -}}{{- $manifest = regexReplaceAll "(?m)^  replicas: *\n" $manifest "" -}}{{- end -}}
+{{- if .patch -}}
+{{- $deployment := $manifest | fromYaml -}}
+{{- $_ := include "service.pod.patch" (dict "spec" $deployment.spec.template.spec "patch" .patch) -}}
+{{- $manifest = toYaml $deployment -}}
+{{- end -}}
+{{- $manifest -}}
 {{- end -}}
 
 {{/*
