@@ -10,6 +10,13 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# Every pinned version comes from versions.env, which the Go code embeds too
+# (tests/harness/versions). Recipes write them as ${NAME} or ${NAME#v}.
+versions="$root/tests/harness/versions/versions.env"
+# shellcheck source=../tests/harness/versions/versions.env
+. "$versions"
+kube_major=${KUBERNETES#v}; kube_major=${kube_major%%.*}
+kube_minor=${KUBERNETES#v*.}; kube_minor=${kube_minor%%.*}
 bin="$root/.bin"
 cache="${OSMO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/osmo-charts-tools}"
 mkdir -p "$bin" "$cache"
@@ -32,22 +39,24 @@ go_install() {
 }
 
 recipe_kubernetes() {
-  local v=v1.34.3 x="-X k8s.io/component-base/version.gitVersion=v1.34.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34 -X k8s.io/component-base/version.gitTreeState=clean"
+  # tools/kubernetes/go.mod requires k8s.io/kubernetes ${KUBERNETES} (a test checks they agree).
+  # v is unused: it keeps the recipe's text, and so the cache key of builds made before versions.env.
+  local v=${KUBERNETES} x="-X k8s.io/component-base/version.gitVersion=${KUBERNETES} -X k8s.io/component-base/version.gitMajor=${kube_major} -X k8s.io/component-base/version.gitMinor=${kube_minor} -X k8s.io/component-base/version.gitTreeState=clean"
   local c
   for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     build_wrapper kubernetes "$out/$c" "k8s.io/kubernetes/cmd/$c" "$x"
   done
 }
 recipe_etcd() {
-  build_wrapper etcd "$out/etcd" go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=v3.6.16"
+  build_wrapper etcd "$out/etcd" go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD}"
   build_wrapper etcd "$out/etcdctl" go.etcd.io/etcd/etcdctl/v3
 }
 recipe_kwok() {
-  local x="-X sigs.k8s.io/kwok/pkg/consts.Version=0.8.0 -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=1.34.3"
-  go_install "$out/kwok" sigs.k8s.io/kwok/cmd/kwok@v0.8.0 "$x"
-  go_install "$out/kwokctl" sigs.k8s.io/kwok/cmd/kwokctl@v0.8.0 "$x"
+  local x="-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${KUBERNETES#v}"
+  go_install "$out/kwok" sigs.k8s.io/kwok/cmd/kwok@${KWOK} "$x"
+  go_install "$out/kwokctl" sigs.k8s.io/kwok/cmd/kwokctl@${KWOK} "$x"
   # The standalone kwok binary embeds no stages; keep the module's own files beside it.
-  local stages="$modcache/sigs.k8s.io/kwok@v0.8.0/kustomize/stage"
+  local stages="$modcache/sigs.k8s.io/kwok@${KWOK}/kustomize/stage"
   mkdir -p "$out/kwok-stages"
   cp "$stages/node/fast/node-initialize.yaml" "$stages/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
      "$stages/pod/fast/pod-ready.yaml" "$stages/pod/fast/pod-complete.yaml" "$stages/pod/fast/pod-delete.yaml" "$out/kwok-stages/"
@@ -55,23 +64,23 @@ recipe_kwok() {
 }
 recipe_helm() {
   # Without the Kubernetes version flags, offline `helm template`/`helm lint` assume v1.20.
-  local x="-X helm.sh/helm/v3/internal/version.version=v3.22.0"
+  local x="-X helm.sh/helm/v3/internal/version.version=${HELM}"
   local p
   for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
     x="$x -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=37"
   done
-  go_install "$out/helm" helm.sh/helm/v3/cmd/helm@v3.22.0 "$x"
+  go_install "$out/helm" helm.sh/helm/v3/cmd/helm@${HELM} "$x"
 }
 recipe_helm4() {
-  go_install "$out/helm4" helm.sh/helm/v4/cmd/helm@v4.3.1 "-X helm.sh/helm/v4/internal/version.version=v4.3.1"
+  go_install "$out/helm4" helm.sh/helm/v4/cmd/helm@${HELM4} "-X helm.sh/helm/v4/internal/version.version=${HELM4}"
 }
 recipe_helm_docs() {
-  go_install "$out/helm-docs" github.com/norwoodj/helm-docs/cmd/helm-docs@v1.14.2 "-X main.version=v1.14.2"
+  go_install "$out/helm-docs" github.com/norwoodj/helm-docs/cmd/helm-docs@${HELM_DOCS} "-X main.version=${HELM_DOCS}"
 }
 recipe_ct() {
-  build_wrapper chart-testing "$out/ct" github.com/helm/chart-testing/v3/ct "-X github.com/helm/chart-testing/v3/ct/cmd.Version=v3.14.0"
+  build_wrapper chart-testing "$out/ct" github.com/helm/chart-testing/v3/ct "-X github.com/helm/chart-testing/v3/ct/cmd.Version=${CHART_TESTING}"
   mkdir -p "$out/ct-etc"
-  cp "$modcache/github.com/helm/chart-testing/v3@v3.14.0/etc/"*.yaml "$out/ct-etc/"
+  cp "$modcache/github.com/helm/chart-testing/v3@${CHART_TESTING}/etc/"*.yaml "$out/ct-etc/"
   chmod -R u+w "$out/ct-etc"
 }
 recipe_eks_webhook() {
@@ -79,25 +88,41 @@ recipe_eks_webhook() {
 }
 recipe_azure_webhook() {
   build_wrapper azure-webhook "$out/azure-wi-webhook" github.com/Azure/azure-workload-identity/cmd/webhook \
-    "-X github.com/Azure/azure-workload-identity/pkg/version.BuildVersion=v1.6.0"
+    "-X github.com/Azure/azure-workload-identity/pkg/version.BuildVersion=${AZURE_WORKLOAD_IDENTITY}"
 }
 
 # name version recipe files-in-tools/ (part of the cache key)
 tools=(
-  "kubernetes v1.34.3 recipe_kubernetes kubernetes"
-  "etcd v3.6.16 recipe_etcd etcd"
-  "kwok v0.8.0 recipe_kwok -"
-  "helm v3.22.0 recipe_helm -"
-  "helm4 v4.3.1 recipe_helm4 -"
-  "helm-docs v1.14.2 recipe_helm_docs -"
-  "ct v3.14.0 recipe_ct chart-testing"
-  "eks-webhook v0.6.17 recipe_eks_webhook eks-webhook"
-  "azure-webhook v1.6.0 recipe_azure_webhook azure-webhook"
+  "kubernetes ${KUBERNETES} recipe_kubernetes kubernetes"
+  "etcd ${ETCD} recipe_etcd etcd"
+  "kwok ${KWOK} recipe_kwok -"
+  "helm ${HELM} recipe_helm -"
+  "helm4 ${HELM4} recipe_helm4 -"
+  "helm-docs ${HELM_DOCS} recipe_helm_docs -"
+  "ct ${CHART_TESTING} recipe_ct chart-testing"
+  "eks-webhook ${EKS_POD_IDENTITY_WEBHOOK} recipe_eks_webhook eks-webhook"
+  "azure-webhook ${AZURE_WORKLOAD_IDENTITY} recipe_azure_webhook azure-webhook"
 )
 
-# key: a hash of the recipe's text and its wrapper module, so editing either rebuilds.
+# with_versions TEXT: TEXT with every pinned version written in for ${NAME} and
+# ${NAME#v}, so a recipe's key changes exactly when a version it builds changes
+# (kwok's names ${KUBERNETES} too), and stays when none does.
+with_versions() {
+  local text=$1 name value
+  while IFS='=' read -r name value; do
+    [[ $name =~ ^[A-Z][A-Z0-9_]*$ ]] || continue
+    text=${text//"\${$name}"/"$value"}
+    text=${text//"\${$name#v}"/"${value#v}"}
+  done <"$versions"
+  text=${text//'${kube_major}'/"$kube_major"}
+  text=${text//'${kube_minor}'/"$kube_minor"}
+  printf '%s\n' "$text"
+}
+
+# key: a hash of the recipe's text (versions written in) and its wrapper module,
+# so editing either, or changing a version it uses, rebuilds.
 key() {
-  { declare -f "$1" build_wrapper go_install; echo "$ldbase ${goflags[*]}"
+  { with_versions "$(declare -f "$1" build_wrapper go_install)"; echo "$ldbase ${goflags[*]}"
     [ "$2" = - ] || (cd "$root/tools/$2" && find . -type f | LC_ALL=C sort | xargs cat)
   } | sha256sum | cut -c1-12
 }

@@ -33,11 +33,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/tests/harness/versions"
 )
 
 // KubeVersion is the Kubernetes version the harness clusters run, and the one
 // renders assume (Helm's offline default would be v1.20).
-const KubeVersion = "v1.34.3"
+var KubeVersion = string(versions.Kubernetes)
 
 // Charts are the four application charts, in install order.
 var Charts = project.Charts
@@ -134,7 +135,7 @@ func chartFiles(name string) ([]*loader.BufferedFile, error) {
 // Capabilities are those of the harness clusters.
 func Capabilities() *chartutil.Capabilities {
 	caps := chartutil.DefaultCapabilities.Copy()
-	caps.KubeVersion = chartutil.KubeVersion{Version: KubeVersion, Major: "1", Minor: "34"}
+	caps.KubeVersion = chartutil.KubeVersion{Version: KubeVersion, Major: versions.Kubernetes.Major(), Minor: versions.Kubernetes.Minor()}
 	return caps
 }
 
