@@ -19,14 +19,21 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
 	schema := func(chart string, lines ...string) string {
 		return "values don't meet the specifications of the schema(s) in the following chart(s):\n" + chart + ":\n- " + strings.Join(lines, "\n- ") + "\n"
 	}
+	// The account message every chart gives when no account can be resolved.
+	const noAccount = "serviceAccount.name: required when serviceAccount.create is false (set it, or a component's own account key, or global.serviceAccountName, to the pre-provisioned ServiceAccount the pods run under)"
 	cases := []struct {
 		name   string
 		chart  string
 		values string
 		want   string
 	}{
-		{"create false without a name", "service", `serviceAccount: {create: false}`,
-			validation("service", "serviceAccount.name: required when serviceAccount.create is false (set it to the pre-provisioned ServiceAccount the pods run under)")},
+		// The values contract, on every chart.
+		{"create false without a name", "service", `serviceAccount: {create: false}`, validation("service", noAccount)},
+		{"create false with an empty name", "router", `serviceAccount: {create: false, name: ""}`, validation("router", noAccount)},
+		{"components naming different accounts", "service", `services: {worker: {serviceAccountName: team-a}, logger: {serviceAccountName: team-b}}`,
+			validation("service", `services.logger.serviceAccountName="team-b", services.worker.serviceAccountName="team-a": name different ServiceAccounts, but every pod of this chart runs under one account (set serviceAccount.name, or give them one name)`)},
+		{"listener and worker naming different accounts", "backend-operator", `services: {backendListener: {serviceAccount: a}, backendWorker: {serviceAccount: b}}`,
+			validation("backend-operator", `services.backendListener.serviceAccount="a", services.backendWorker.serviceAccount="b": name different ServiceAccounts, but every pod of this chart runs under one account (set serviceAccount.name, or give them one name)`)},
 		{"typo in a top-level key", "router", `serviceAcount: {create: false}`,
 			schema("router", "at '': additional properties 'serviceAcount' not allowed")},
 		{"typo inside serviceAccount", "web-ui", `serviceAccount: {annotation: {a: b}}`,
@@ -37,8 +44,8 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
 			schema("router", "at '/services': additional properties 'routr' not allowed")},
 		{"labels as a list", "router", `extraPodLabels: [azure.workload.identity/use]`,
 			schema("router", "at '/extraPodLabels': got array, want object")},
-		{"label value as a map", "backend-operator", `services: {listener: {extraPodLabels: {team: {name: a}}}}`,
-			schema("backend-operator", "at '/services/listener/extraPodLabels/team': got object, want boolean or number or string")},
+		{"label value as a map", "backend-operator", `services: {backendListener: {extraPodLabels: {team: {name: a}}}}`,
+			schema("backend-operator", "at '/services/backendListener/extraPodLabels/team': got object, want boolean or number or string")},
 		{"annotations as a string", "service", `serviceAccount: {annotations: "azure.workload.identity/client-id=abc"}`,
 			schema("service", "at '/serviceAccount/annotations': got string, want object")},
 		{"global labels as a list", "web-ui", `global: {extraPodLabels: [a]}`,
@@ -49,6 +56,28 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
 			schema("router", "at '/imagePullSecrets/0': 'oneOf' failed, none matched\n  - at '/imagePullSecrets/0': got object, want string\n  - at '/imagePullSecrets/0': validation failed\n    - at '/imagePullSecrets/0': missing property 'name'\n    - at '/imagePullSecrets/0': additional properties 'secret' not allowed")},
 		{"create as a string", "backend-operator", `serviceAccount: {create: "false"}`,
 			schema("backend-operator", "at '/serviceAccount/create': got string, want boolean")},
+		{"invalid label value", "router", `extraPodLabels: {team: "data science"}`,
+			validation("router", `extraPodLabels.team: "data science" is not a valid label value (expected at most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit)`)},
+		{"invalid label name under OSMO's podLabels", "web-ui", `services: {ui: {podLabels: {"-team": a}}}`,
+			validation("web-ui", `services.ui.podLabels: "-team" is not a valid label name (expected [prefix/]name, the name at most 63 characters of letters, digits, '-', '_' and '.')`)},
+		{"duplicate env var (router, top level)", "router", `extraEnvs: [{name: A, value: "1"}, {name: A, value: "2"}]`,
+			validation("router", `extraEnvs: "A" is set twice (each variable name once)`)},
+		{"duplicate env var (service component)", "service", `services: {service: {extraEnv: [{name: A, value: "1"}, {name: A, value: "2"}]}}`,
+			validation("service", `services.service.extraEnv: "A" is set twice (each variable name once)`)},
+		{"env entry without a name", "router", `extraEnvs: [{value: x}]`,
+			schema("router", "at '/extraEnvs/0': missing property 'name'")},
+		{"env valueFrom as a string", "web-ui", `services: {ui: {extraEnvs: [{name: A, valueFrom: "x"}]}}`,
+			schema("web-ui", "at '/services/ui/extraEnvs/0/valueFrom': got string, want object")},
+
+		// Images (NVIDIA's keys and ours).
+		{"image tag as a map", "router", `global: {osmoImageTag: {v: 1}}`,
+			schema("router", "at '/global/osmoImageTag': got object, want number or string")},
+		{"unknown pull policy", "router", `services: {service: {imagePullPolicy: Sometimes}}`,
+			schema("router", "at '/services/service/imagePullPolicy': value must be one of '', 'Always', 'IfNotPresent', 'Never'")},
+		{"malformed digest", "router", `services: {service: {imageDigest: "sha256:abc"}}`,
+			schema("router", "at '/services/service/imageDigest': 'sha256:abc' does not match pattern '^(sha256:[a-f0-9]{64})?$'")},
+
+		// Workload identity.
 		{"malformed Azure client id", "router", `global: {workloadIdentity: {provider: azure, azure: {clientId: my-client}}}`,
 			validation("router", `global.workloadIdentity.azure.clientId: "my-client" is not a GUID (expected the managed identity's client ID, like 00000000-0000-0000-0000-000000000000)`)},
 		{"Azure without a client id", "web-ui", `global: {workloadIdentity: {provider: azure}}`,
@@ -61,29 +90,71 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
 			validation("router", `global.workloadIdentity.aws.roleArn: "arn:aws:iam::111122223333:user/osmo" is not an IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)`)},
 		{"malformed GCP service account", "service", `global: {workloadIdentity: {provider: gcp, gcp: {serviceAccount: osmo@gmail.com}}}`,
 			validation("service", `global.workloadIdentity.gcp.serviceAccount: "osmo@gmail.com" is not a Google service account address (expected <name>@<project>.iam.gserviceaccount.com)`)},
+		{"GCP account name too short for Google", "service", `global: {workloadIdentity: {provider: gcp, gcp: {serviceAccount: abcd@proj-1.iam.gserviceaccount.com}}}`,
+			validation("service", `global.workloadIdentity.gcp.serviceAccount: "abcd@proj-1.iam.gserviceaccount.com": the account name "abcd" breaks Google's rule (6 to 30 characters of lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen)`)},
 		{"malformed GCP provider", "router", `global: {workloadIdentity: {provider: gcp, gcp: {workloadIdentityProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/k"}}}`,
 			validation("router", `global.workloadIdentity.gcp.workloadIdentityProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/k" is not a workload identity pool provider (expected //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>)`)},
 		{"GCP with neither account nor provider", "web-ui", `global: {workloadIdentity: {provider: gcp}}`,
 			validation("web-ui", "global.workloadIdentity.gcp: serviceAccount or workloadIdentityProvider is required when global.workloadIdentity.provider is gcp")},
 		{"unknown provider", "router", `global: {workloadIdentity: {provider: Azure}}`,
-			validation("router", `global.workloadIdentity.provider: "Azure" is not supported (expected "", azure, aws or gcp)`)},
-		{"pool naming a missing pod template", "service", `services: {configs: {pools: {gpu: {common_pod_template: [default_user, workflow_identity]}}}}`,
-			validation("service", `services.configs.pools.gpu.common_pod_template[1]: pod template "workflow_identity" is not defined (expected one of: default_ctrl, default_user under services.configs.podTemplates)`)},
-		{"invalid label value", "router", `extraPodLabels: {team: "data science"}`,
-			validation("router", `extraPodLabels.team: "data science" is not a valid label value (expected at most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit)`)},
-		{"invalid label name", "web-ui", `services: {webUi: {extraPodLabels: {"-team": a}}}`,
-			validation("web-ui", `services.webUi.extraPodLabels: "-team" is not a valid label name (expected [prefix/]name, the name at most 63 characters of letters, digits, '-', '_' and '.')`)},
-		{"duplicate env var", "router", `services: {router: {extraEnv: [{name: A, value: "1"}, {name: A, value: "2"}]}}`,
-			validation("router", `services.router.extraEnv: "A" is set twice (each variable name once)`)},
+			schema("router", "at '/global/workloadIdentity/provider': value must be one of '', 'azure', 'aws', 'gcp'")},
+
+		// OSMO's keys, chart by chart.
+		{"extra args as a map", "router", `extraArgs: {debug: true}`,
+			schema("router", "at '/extraArgs': got object, want array")},
+		{"replicas as a word", "router", `services: {service: {scaling: {minReplicas: three}}}`,
+			schema("router", "at '/services/service/scaling/minReplicas': got string, want integer")},
+		{"extra ConfigMap without data", "router", `extraConfigMaps: [{name: x}]`,
+			schema("router", "at '/extraConfigMaps/0': missing property 'data'")},
+		{"topology spread without a key", "router", `services: {service: {topologySpreadConstraints: [{maxSkew: 1}]}}`,
+			schema("router", "at '/services/service/topologySpreadConstraints/0': missing property 'topologyKey'")},
+		{"probe as a path", "router", `services: {service: {livenessProbe: "/health"}}`,
+			schema("router", "at '/services/service/livenessProbe': got string, want object")},
+		{"volume mount without a path", "router", `extraVolumeMounts: [{name: x}]`,
+			schema("router", "at '/extraVolumeMounts/0': missing property 'mountPath'")},
+		{"MEK switch as a word", "router", `services: {configFile: {enabled: "yes"}}`,
+			schema("router", "at '/services/configFile/enabled': got string, want boolean")},
+		{"database user as a number", "router", `services: {postgres: {user: 7}}`,
+			schema("router", "at '/services/postgres/user': got number, want string")},
+		{"log switch as a word", "web-ui", `global: {logs: {enabled: "no"}}`,
+			schema("web-ui", "at '/global/logs/enabled': got string, want boolean")},
+		{"probe without a handler", "web-ui", `services: {ui: {livenessProbe: {periodSeconds: 5, httpGet: null}}}`,
+			validation("web-ui", `services.ui.livenessProbe: {"failureThreshold":2,"periodSeconds":5,"timeoutSeconds":3} has no handler (expected httpGet, tcpSocket, exec or grpc; null disables the probe)`)},
+		{"HPA minimum above its maximum", "web-ui", `services: {ui: {scaling: {enabled: true, minReplicas: 5, maxReplicas: 2}}}`,
+			validation("web-ui", "services.ui.scaling.minReplicas: 5 is greater than services.ui.scaling.maxReplicas (2); the HPA needs min <= max")},
+		{"database port as a word", "service", `services: {postgres: {port: "5432x"}}`,
+			schema("service", "at '/services/postgres/port': got string, want integer")},
+		{"pool naming a missing pod template", "service", `services: {configs: {enabled: true, pools: {gpu: {common_pod_template: [default_user, workflow_identity]}}}}`,
+			validation("service", `services.configs.pools.gpu.common_pod_template: "workflow_identity" is not a pod template (known: default_ctrl, default_user)`)},
+		{"migration without its files", "service", `services: {migration: {enabled: true}}`,
+			validation("service", "services.migration.enabled: true needs the migration files (run_migrations.sh and the pgroll JSON files of NVIDIA's chart): set services.migration.files (file name: content) or services.migration.filesConfigMapName (a ConfigMap you created with them)")},
+		{"default admin without a user name", "service", `services: {defaultAdmin: {enabled: true, username: ""}}`,
+			validation("service", "services.defaultAdmin.username: required when services.defaultAdmin.enabled is true")},
+		{"gateway switch as a word", "service", `gateway: {envoy: {enabled: "true"}}`,
+			schema("service", "at '/gateway/envoy/enabled': got string, want boolean")},
+		{"PodMonitor switch as a word", "service", `podMonitor: {enabled: maybe}`,
+			schema("service", "at '/podMonitor/enabled': got string, want boolean")},
+		{"unknown login method", "backend-operator", `global: {loginMethod: magic}`,
+			validation("backend-operator", `global.loginMethod: "magic" is not supported (expected password or token)`)},
+		{"no backend namespace", "backend-operator", `global: {backendNamespace: ""}`,
+			validation("backend-operator", "global.backendNamespace: required (the namespace workflow pods run in, passed as --namespace)")},
+		{"network policy CIDR that is not one", "backend-operator", `global: {networkPolicy: {enabled: true, clusterCIDRs: [not-a-cidr]}}`,
+			validation("backend-operator", `global.networkPolicy.clusterCIDRs[0]: "not-a-cidr" is not a CIDR (expected an address and prefix length, like 10.0.0.0/8)`)},
+		{"priority class with an invalid name", "backend-operator", `global: {priorityClasses: {classes: [{name: Bad_Name, value: 1}]}}`,
+			validation("backend-operator", `global.priorityClasses.classes[0].name: "Bad_Name" is not a valid name (expected lowercase letters, digits, '-' and '.')`)},
+		{"test runner switch as a word", "backend-operator", `backendTestRunner: {enabled: "false"}`,
+			schema("backend-operator", "at '/backendTestRunner/enabled': got string, want boolean")},
+
 		{"every problem reported at once", "router", `
 serviceAccount: {create: false}
 global: {workloadIdentity: {provider: aws, aws: {roleArn: nope}}}
 extraPodLabels: {team: "a b"}`,
 			validation("router",
-				"serviceAccount.name: required when serviceAccount.create is false (set it to the pre-provisioned ServiceAccount the pods run under)",
+				noAccount,
 				`global.workloadIdentity.aws.roleArn: "nope" is not an IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)`,
 				`extraPodLabels.team: "a b" is not a valid label value (expected at most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit)`)},
 	}
+	require.GreaterOrEqual(t, len(cases), 40, "the table covers OSMO's keys")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

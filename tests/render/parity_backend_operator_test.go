@@ -997,7 +997,7 @@ func TestParityBackendOperatorRejectsBadValues(t *testing.T) {
 		{"a variable set twice", `services: {backendWorker: {extraEnvs: [{name: A, value: "1"}, {name: A, value: "2"}]}}`,
 			validation(`services.backendWorker.extraEnvs: "A" is set twice (each variable name once)`)},
 		{"create false without a name", `serviceAccount: {create: false}`,
-			validation("serviceAccount.name: required when serviceAccount.create is false (set it to the pre-provisioned ServiceAccount the pods run under)")},
+			validation("serviceAccount.name: required when serviceAccount.create is false (set it, or a component's own account key, or global.serviceAccountName, to the pre-provisioned ServiceAccount the pods run under)")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

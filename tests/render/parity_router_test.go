@@ -57,7 +57,7 @@ func TestParityRouterStartsTheRouterAsNVIDIADoes(t *testing.T) {
 				args: append([]string{"--hostname", "osmo-gateway.osmo.svc.cluster.local", "--postgres_host", "postgres",
 					"--postgres_port", "5432", "--postgres_database_name", "osmo", "--postgres_user", "postgres",
 					"--mek_file", "/home/osmo/config/mek.yaml"}, logs...),
-				env: []corev1.EnvVar{{Name: "OSMO_SCHEMA_VERSION", Value: "public"}, {Name: "OSMO_POSTGRES_PASSWORD", Value: "osmo"}},
+				env:   []corev1.EnvVar{{Name: "OSMO_SCHEMA_VERSION", Value: "public"}, {Name: "OSMO_POSTGRES_PASSWORD", Value: "osmo"}},
 				ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8000, Protocol: "TCP"}},
 				mounts: []corev1.VolumeMount{
 					{Name: "mek-volume", MountPath: "/home/osmo/config/mek.yaml", SubPath: "mek.yaml"},

@@ -549,7 +549,7 @@ func TestParityWebUIRejectsBadValues(t *testing.T) {
 		{"a variable set twice in extraEnvs", `services: {ui: {extraEnvs: [{name: A, value: "1"}, {name: A, value: "2"}]}}`,
 			[]string{`services.ui.extraEnvs: "A" is set twice (each variable name once)`}},
 		{"a pre-provisioned account without a name", `serviceAccount: {create: false}`,
-			[]string{`serviceAccount.name: required when serviceAccount.create is false (set it to the pre-provisioned ServiceAccount the pods run under)`}},
+			[]string{`serviceAccount.name: required when serviceAccount.create is false (set it, or a component's own account key, or global.serviceAccountName, to the pre-provisioned ServiceAccount the pods run under)`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,21 +5,25 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/osmo-wi/charts/tests/harness/render"
 )
 
+// configsOn turns on the configs ConfigMap (NVIDIA's default is off).
+const configsOn = `services: {configs: {enabled: true}}`
+
 // The service chart ships OSMO's default templates and pool; runtime placeholders
 // pass through Helm untouched.
 func TestDefaultPodTemplatesAndPool(t *testing.T) {
-	r := renderChart(t, "service", nil)
+	r := renderChart(t, "service", values(t, configsOn))
 	config := serviceConfig(t, r)
 	assert.Equal(t, []any{"default_user", "default_ctrl"}, dig(config, "pools", "default", "common_pod_template"))
-	user := dig(config, "podTemplates", "default_user", "spec", "containers").([]any)[0]
+	user := dig(config, "pod_templates", "default_user", "spec", "containers").([]any)[0]
 	assert.Equal(t, "{{USER_CONTAINER_NAME}}", dig(user, "name"))
-	assert.Equal(t, "{{USER_CPU}}", dig(user, "resources", "limits", "cpu"))
+	assert.Equal(t, "{{USER_CPU}}", dig(user, "resources", "requests", "cpu"))
 	assert.Equal(t, "{{USER_GPU}}", dig(user, "resources", "requests", "nvidia.com/gpu"))
-	assert.NotNil(t, dig(config, "podTemplates", "default_ctrl"))
+	assert.NotNil(t, dig(config, "pod_templates", "default_ctrl"))
 }
 
 // User templates and pools merge over the defaults instead of replacing them.
@@ -27,6 +31,7 @@ func TestUserTemplatesAndPoolsMergeOverDefaults(t *testing.T) {
 	r := renderChart(t, "service", values(t, `
 services:
   configs:
+    enabled: true
     podTemplates:
       gpu_nodes:
         spec: {nodeSelector: {nvidia.com/gpu.present: "true"}, tolerations: [{key: nvidia.com/gpu, operator: Exists}]}
@@ -36,7 +41,7 @@ services:
         common_pod_template: [default_user, default_ctrl, gpu_nodes]`))
 	config := serviceConfig(t, r)
 	for _, name := range []string{"default_user", "default_ctrl", "gpu_nodes"} {
-		assert.NotNil(t, dig(config, "podTemplates", name), "template %s", name)
+		assert.NotNil(t, dig(config, "pod_templates", name), "template %s", name)
 	}
 	assert.Equal(t, []any{"default_user", "default_ctrl"}, dig(config, "pools", "default", "common_pod_template"), "the default pool stays")
 	assert.Equal(t, []any{"default_user", "default_ctrl", "gpu_nodes"}, dig(config, "pools", "gpu", "common_pod_template"))
@@ -47,15 +52,15 @@ func TestServiceMountsConfigsAndRollsOnChange(t *testing.T) {
 	checksum := func(vals map[string]any) string {
 		for _, d := range render.Objects[*appsv1.Deployment](renderChart(t, "service", vals)) {
 			if d.Name == "osmo-service" {
-				assert.Contains(t, d.Spec.Template.Spec.Containers[0].VolumeMounts[1].MountPath, "/opt/osmo/config")
+				assert.Contains(t, d.Spec.Template.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "configs", MountPath: "/etc/osmo/configs", ReadOnly: true})
 				return d.Spec.Template.Annotations["checksum/configs"]
 			}
 		}
 		t.Fatal("no osmo-service Deployment")
 		return ""
 	}
-	before := checksum(nil)
-	after := checksum(values(t, `services: {configs: {pools: {default: {common_pod_template: [default_user]}}}}`))
+	before := checksum(values(t, configsOn))
+	after := checksum(values(t, `services: {configs: {enabled: true, pools: {default: {common_pod_template: [default_user]}}}}`))
 	assert.Len(t, before, 64)
 	assert.NotEqual(t, before, after)
 }
@@ -65,9 +70,10 @@ func TestPlaceholdersInUserTemplatesPassThrough(t *testing.T) {
 	r := renderChart(t, "service", values(t, `
 services:
   configs:
+    enabled: true
     podTemplates:
       shm:
         spec: {volumes: [{name: shm, emptyDir: {medium: Memory, sizeLimit: "{{USER_SHM}}"}}]}`))
-	volume := dig(serviceConfig(t, r), "podTemplates", "shm", "spec", "volumes").([]any)[0]
+	volume := dig(serviceConfig(t, r), "pod_templates", "shm", "spec", "volumes").([]any)[0]
 	assert.Equal(t, "{{USER_SHM}}", dig(volume, "emptyDir", "sizeLimit"))
 }

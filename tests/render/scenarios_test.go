@@ -95,9 +95,9 @@ var promises = map[string]promise{
 		case "service":
 			config := serviceConfig(t, r)
 			assert.Equal(t, []any{"default_user", "default_ctrl", "workflow_workload_identity"}, dig(config, "pools", "default", "common_pod_template"))
-			assert.Equal(t, "osmo-workflow", dig(config, "podTemplates", "workflow_workload_identity", "spec", "serviceAccountName"))
-			assert.Equal(t, "true", dig(config, "podTemplates", "workflow_workload_identity", "metadata", "labels", "azure.workload.identity/use"))
-			assert.NotNil(t, dig(config, "podTemplates", "default_user"), "the default templates are kept")
+			assert.Equal(t, "osmo-workflow", dig(config, "pod_templates", "workflow_workload_identity", "spec", "serviceAccountName"))
+			assert.Equal(t, "true", dig(config, "pod_templates", "workflow_workload_identity", "metadata", "labels", "azure.workload.identity/use"))
+			assert.NotNil(t, dig(config, "pod_templates", "default_user"), "the default templates are kept")
 		case "backend-operator":
 			sa := requireAccount(t, r, "osmo-workflow")
 			assert.Equal(t, exampleClientID, sa.Annotations["azure.workload.identity/client-id"])

@@ -31,7 +31,7 @@ Usage: {{ include "common.validate" (dict "ctx" $ "errors" $chartErrors) }}
 {{- define "common.validate.serviceAccount" -}}
 {{- $ctx := .ctx -}}
 {{- if not (include "common.serviceAccount.name" $ctx) -}}
-{{- include "common.validate.add" (dict "state" .state "message" "serviceAccount.name: required when serviceAccount.create is false (set it to the pre-provisioned ServiceAccount the pods run under)") -}}
+{{- include "common.validate.add" (dict "state" .state "message" "serviceAccount.name: required when serviceAccount.create is false (set it, or a component's own account key, or global.serviceAccountName, to the pre-provisioned ServiceAccount the pods run under)") -}}
 {{- end -}}
 {{- if not $ctx.Values.serviceAccount.name -}}
 {{- $components := include "common.serviceAccount.componentNames" $ctx | fromJson -}}
