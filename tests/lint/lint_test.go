@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -77,28 +76,3 @@ func TestReadmesMatchValues(t *testing.T) {
 
 // helmDocsTemplates are the flags `make generate` passes too (see Makefile).
 var helmDocsTemplates = []string{"--template-files", "./_templates.gotmpl", "--template-files", "README.md.gotmpl"}
-
-// The values shared by every chart (global, serviceAccount, pull secrets, labels,
-// security) are written identically in the four values files.
-func TestSharedValuesAreIdenticalAcrossCharts(t *testing.T) {
-	shared := map[string]string{}
-	for _, chart := range project.Charts {
-		data, err := os.ReadFile(project.Path("charts", chart, "values.yaml"))
-		require.NoError(t, err)
-		shared[chart] = sharedPart(string(data))
-	}
-	for _, chart := range project.Charts[1:] {
-		assert.Equal(t, shared[project.Charts[0]], shared[chart], "the shared part of charts/%s/values.yaml differs from charts/%s", chart, project.Charts[0])
-	}
-}
-
-// sharedPart drops what differs on purpose: the components, the backend
-// operator's own keys, and the documented automount default.
-func sharedPart(values string) string {
-	values, _, _ = strings.Cut(values, "\n# Components:")
-	if start := strings.Index(values, "# -- Namespace where workflow pods run"); start >= 0 {
-		values = values[:start]
-	}
-	automount := regexp.MustCompile(`(?m)^  # -- Mount the Kubernetes API token.*\n  automountServiceAccountToken: .*\n`)
-	return strings.TrimSpace(automount.ReplaceAllString(values, ""))
-}

@@ -69,7 +69,8 @@ func TestSchemasHaveNoRemoteRefs(t *testing.T) {
 	}
 }
 
-// The committed schemas are what tools/chartschema generates from the values files.
+// The committed schemas and the shared blocks of the values files are what
+// tools/chartschema generates from the values files and charts/common/shared-values.yaml.
 func TestSchemasAreGenerated(t *testing.T) {
 	cmd := exec.Command("go", "run", "./tools/chartschema", "-check")
 	cmd.Dir = project.MustRoot()
