@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/identitycheck"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
@@ -70,20 +71,21 @@ func checkEnvNames(c identitycheck.ContainerIdentity) []string {
 func TestIdentityCheckGoodInstalls(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		scenario string
-		provider identitycheck.Provider
-		env      []string // in every container
-		audience string   // of the token the SDK reads; "" when nothing is mounted (GKE)
+		scenario   string
+		provider   cloud.Provider
+		federation bool     // GCP outside GKE
+		env        []string // in every container
+		audience   string   // of the token the SDK reads; "" when nothing is mounted (GKE)
 	}{
-		{"aks-workload-identity", identitycheck.ProviderAzure,
-			[]string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST"}, "api://AzureADTokenExchange"},
-		{"aks-workload-identity-shortcut", identitycheck.ProviderAzure,
-			[]string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST"}, "api://AzureADTokenExchange"},
-		{"eks-irsa", identitycheck.ProviderAWS,
-			[]string{"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_REGION"}, "sts.amazonaws.com"},
-		{"gke-workload-identity", identitycheck.ProviderGCP, nil, ""},
-		{"gcp-workload-identity-federation", identitycheck.ProviderGCPFederation,
-			[]string{"GOOGLE_APPLICATION_CREDENTIALS"}, checkPool},
+		{"aks-workload-identity", cloud.Azure, false,
+			[]string{cloud.EnvAzureClientID, cloud.EnvAzureTenantID, cloud.EnvAzureTokenFile, cloud.EnvAzureAuthorityHost}, cloud.AzureAudience},
+		{"aks-workload-identity-shortcut", cloud.Azure, false,
+			[]string{cloud.EnvAzureClientID, cloud.EnvAzureTenantID, cloud.EnvAzureTokenFile, cloud.EnvAzureAuthorityHost}, cloud.AzureAudience},
+		{"eks-irsa", cloud.AWS, false,
+			[]string{cloud.EnvAWSRoleARN, cloud.EnvAWSTokenFile, cloud.EnvAWSRegion}, cloud.AWSAudience},
+		{"gke-workload-identity", cloud.GCP, false, nil, ""},
+		{"gcp-workload-identity-federation", cloud.GCP, true,
+			[]string{cloud.EnvGoogleCredentials}, checkPool},
 	}
 	for _, tc := range cases {
 		t.Run(tc.scenario, func(t *testing.T) {
@@ -96,6 +98,7 @@ func TestIdentityCheckGoodInstalls(t *testing.T) {
 				assert.Equal(t, "Pod", p.Kind)
 				assert.True(t, p.OK, "pod %s: %+v", p.Name, p.Problems)
 				assert.Equal(t, tc.provider, p.Provider, "pod %s (%s)", p.Name, p.Evidence)
+				assert.Equal(t, tc.federation, p.Federation, "pod %s (%s)", p.Name, p.Evidence)
 				assert.Equal(t, checkAccount, p.ServiceAccount)
 				assert.True(t, p.ServiceAccountExists)
 				assert.NotEmpty(t, p.AccountAnnotation, "pod %s", p.Name)
@@ -145,7 +148,7 @@ func TestIdentityCheckBrokenInstalls(t *testing.T) {
 		{name: "pod without the use label", wait: true,
 			values: `serviceAccount: {annotations: {azure.workload.identity/client-id: "` + checkClientID + `"}}`,
 			check: func(t *testing.T, _ string, p identitycheck.PodReport) {
-				assert.Equal(t, identitycheck.ProviderAzure, p.Provider, "from the account's annotation")
+				assert.Equal(t, cloud.Azure, p.Provider, "from the account's annotation")
 				assert.Empty(t, p.PodLabel)
 				for _, c := range p.Containers {
 					assert.Empty(t, c.Env, "the webhook never saw the pod")
@@ -156,19 +159,19 @@ func TestIdentityCheckBrokenInstalls(t *testing.T) {
 		{name: "account without the client-id annotation", wait: true,
 			values: `extraPodLabels: {azure.workload.identity/use: "true"}`,
 			check: func(t *testing.T, _ string, p identitycheck.PodReport) {
-				assert.Equal(t, identitycheck.ProviderAzure, p.Provider, "from the pod's label")
-				assert.Equal(t, "azure.workload.identity/use=true", p.PodLabel)
+				assert.Equal(t, cloud.Azure, p.Provider, "from the pod's label")
+				assert.Equal(t, cloud.AzureUseLabel+"=true", p.PodLabel)
 				assert.Empty(t, p.AccountAnnotation)
 				// The webhook still mutates the labelled pod: token, tenant and
 				// authority, but it leaves AZURE_CLIENT_ID out (it skips empty values).
 				for _, c := range p.Containers {
-					assert.NotContains(t, c.Env, "AZURE_CLIENT_ID", "container %s", c.Name)
-					assert.Equal(t, identitywebhook.DefaultAzureTenantID, c.Env["AZURE_TENANT_ID"])
-					assert.Equal(t, "/var/run/secrets/azure/wi/token/azure-identity-token", c.Env["AZURE_FEDERATED_TOKEN_FILE"])
-					assert.Equal(t, standIn.EntraAuthorityHost(), c.Env["AZURE_AUTHORITY_HOST"])
+					assert.NotContains(t, c.Env, cloud.EnvAzureClientID, "container %s", c.Name)
+					assert.Equal(t, identitywebhook.DefaultAzureTenantID, c.Env[cloud.EnvAzureTenantID])
+					assert.Equal(t, "/var/run/secrets/azure/wi/token/azure-identity-token", c.Env[cloud.EnvAzureTokenFile])
+					assert.Equal(t, standIn.EntraAuthorityHost(), c.Env[cloud.EnvAzureAuthorityHost])
 				}
 				if assert.NotNil(t, p.Token) {
-					assert.Equal(t, "api://AzureADTokenExchange", p.Token.Audience)
+					assert.Equal(t, cloud.AzureAudience, p.Token.Audience)
 				}
 			},
 			reason: "has no azure.workload.identity/client-id annotation", fix: "global.workloadIdentity.azure.clientId"},
@@ -180,14 +183,14 @@ func TestIdentityCheckBrokenInstalls(t *testing.T) {
 				assert.Equal(t, checkAccount, p.Name)
 				assert.Equal(t, "missing", p.ServiceAccount)
 				assert.False(t, p.ServiceAccountExists)
-				assert.Equal(t, identitycheck.ProviderNone, p.Provider)
+				assert.Empty(t, p.Provider, "none")
 				assert.Equal(t, "system:serviceaccount:"+namespace+":missing", p.Subject)
 			},
 			reason: `ServiceAccount "missing" does not exist`, fix: "serviceAccount.create=true"},
 		{name: "no identity at all", wait: true,
 			scenario: "minimal",
 			check: func(t *testing.T, _ string, p identitycheck.PodReport) {
-				assert.Equal(t, identitycheck.ProviderNone, p.Provider)
+				assert.Empty(t, p.Provider, "none")
 				assert.True(t, p.ServiceAccountExists)
 			},
 			reason: "no workload identity configured", fix: "global.workloadIdentity.provider"},
@@ -290,7 +293,7 @@ func TestIdentityCheckCommand(t *testing.T) {
 		var report identitycheck.Report
 		require.NoError(t, json.Unmarshal([]byte(stdout), &report), stdout)
 		require.NotEmpty(t, report.Pods)
-		assert.Equal(t, identitycheck.ProviderNone, report.Pods[0].Provider)
+		assert.Empty(t, report.Pods[0].Provider, "none")
 		assert.Contains(t, report.Pods[0].Problems[0].Fix, "global.workloadIdentity.provider")
 		var raw map[string]any
 		require.NoError(t, json.Unmarshal([]byte(stdout), &raw))

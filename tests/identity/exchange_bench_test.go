@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/exchange"
@@ -66,7 +67,7 @@ func BenchmarkExchangeProof(b *testing.B) {
 			release := "osmo-" + chart
 			fed := exchangeFederation(b, sc.identity, namespaces[sc.name], exchangeAccount(b, release, chart, s.ValuesFile(chart)))
 			stand := standIn
-			if fed.Cloud != exchange.Azure { // one trusted subject per role/provider: a stand-in per account
+			if fed.Provider != cloud.Azure { // one trusted subject per role/provider: a stand-in per account
 				stand = &cloudsts.Server{}
 				require.NoError(b, stand.Start(b.Context()))
 				b.Cleanup(func() { stand.Stop() })

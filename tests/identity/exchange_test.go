@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/exchange"
@@ -42,9 +43,6 @@ const (
 	exchangeRoleARN        = "arn:aws:iam::111122223333:role/osmo-runtime"
 	exchangeGoogleProvider = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/osmo-pool/providers/osmo-cluster"
 	exchangeGoogleSA       = "osmo-runtime@osmo-prod.iam.gserviceaccount.com"
-
-	exchangeEntraAudience = "api://AzureADTokenExchange"
-	exchangeAWSAudience   = "sts.amazonaws.com"
 )
 
 // exchangeScenario is a cloud scenario of values-examples/ and the identity
@@ -56,10 +54,10 @@ type exchangeScenario struct {
 
 var exchangeScenarios = []exchangeScenario{
 	// No tenant annotation: the webhook injects its own tenant.
-	{"aks-workload-identity", exchange.Federation{Cloud: exchange.Azure, TenantID: identitywebhook.DefaultAzureTenantID, ClientID: exchangeClientID}},
-	{"aks-workload-identity-shortcut", exchange.Federation{Cloud: exchange.Azure, TenantID: exchangeTenantID, ClientID: exchangeClientID}},
-	{"eks-irsa", exchange.Federation{Cloud: exchange.AWS, RoleARN: exchangeRoleARN}},
-	{"gcp-workload-identity-federation", exchange.Federation{Cloud: exchange.GCP, Provider: exchangeGoogleProvider, ServiceAccountEmail: exchangeGoogleSA}},
+	{"aks-workload-identity", exchange.Federation{Provider: cloud.Azure, TenantID: identitywebhook.DefaultAzureTenantID, ClientID: exchangeClientID}},
+	{"aks-workload-identity-shortcut", exchange.Federation{Provider: cloud.Azure, TenantID: exchangeTenantID, ClientID: exchangeClientID}},
+	{"eks-irsa", exchange.Federation{Provider: cloud.AWS, RoleARN: exchangeRoleARN}},
+	{"gcp-workload-identity-federation", exchange.Federation{Provider: cloud.GCP, PoolProvider: exchangeGoogleProvider, ServiceAccountEmail: exchangeGoogleSA}},
 }
 
 // exchangeFederation is what the cloud holds for account in namespace: the
@@ -106,7 +104,7 @@ func TestExchangeEveryChartEveryCloud(t *testing.T) {
 					require.NoError(t, installed[in.scenario.name+"/"+chart])
 					release := "osmo-" + chart
 					fed := exchangeFederation(t, in.scenario.identity, in.namespace, exchangeAccount(t, release, chart, in.values(chart)))
-					stand := exchangeStandIn(t, fed.Cloud)
+					stand := exchangeStandIn(t, fed.Provider)
 					require.NoError(t, fed.Register(stand))
 					for _, pod := range workloadPods(t, in.namespace, "app.kubernetes.io/instance="+release) {
 						derived, err := exchange.FederationFor(t.Context(), c.Client(), &pod, fed.Issuer, exchange.Options{})
@@ -132,15 +130,15 @@ func TestExchangeRefusals(t *testing.T) {
 	otherCluster := exchangeStartOtherCluster(t)
 
 	type refusal struct {
-		name    string // what the case proves
-		cloud   exchange.Cloud
-		release string
-		values  string // extra values file content ("" for none)
-		prove   func(t *testing.T, pod corev1.Pod, fed exchange.Federation)
+		name     string // what the case proves
+		provider cloud.Provider
+		release  string
+		values   string // extra values file content ("" for none)
+		prove    func(t *testing.T, pod corev1.Pod, fed exchange.Federation)
 	}
-	namespaces := map[exchange.Cloud]string{}
-	for _, cloud := range []exchange.Cloud{exchange.Azure, exchange.AWS, exchange.GCP} {
-		namespaces[cloud] = cluster.Namespace(t, c, "restricted")
+	namespaces := map[cloud.Provider]string{}
+	for _, provider := range cloud.Providers {
+		namespaces[provider] = cluster.Namespace(t, c, "restricted")
 	}
 	// Azure registrations add up per app in the shared stand-in (its address
 	// is what the webhook injects), so each Azure case is its own app (client
@@ -149,54 +147,54 @@ func TestExchangeRefusals(t *testing.T) {
 		return fmt.Sprintf("global: {workloadIdentity: {provider: azure, azure: {clientId: %q, tenantId: %q}}}", uuid.NewString(), exchangeTenantID)
 	}
 	cases := []refusal{}
-	for _, cloud := range []exchange.Cloud{exchange.Azure, exchange.AWS, exchange.GCP} {
+	for _, provider := range cloud.Providers {
 		cases = append(cases,
-			refusal{name: "the cloud's federation names another account", cloud: cloud, prove: exchangeRefuseOtherAccount},
-			refusal{name: "the cloud expects another audience", cloud: cloud, prove: exchangeRefuseOtherAudience},
-			refusal{name: "a token from another cluster's key", cloud: cloud, prove: func(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
+			refusal{name: "the cloud's federation names another account", provider: provider, prove: exchangeRefuseOtherAccount},
+			refusal{name: "the cloud expects another audience", provider: provider, prove: exchangeRefuseOtherAudience},
+			refusal{name: "a token from another cluster's key", provider: provider, prove: func(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
 				exchangeRefuseOtherCluster(t, otherCluster(t), pod, fed)
 			}},
 		)
 	}
-	cases = append(cases, refusal{name: "a pod without the azure.workload.identity/use label", cloud: exchange.Azure, release: "osmo-nolabel",
+	cases = append(cases, refusal{name: "a pod without the azure.workload.identity/use label", provider: cloud.Azure, release: "osmo-nolabel",
 		values: fmt.Sprintf("serviceAccount: {annotations: {azure.workload.identity/client-id: %q, azure.workload.identity/tenant-id: %q}}", uuid.NewString(), exchangeTenantID),
 		prove:  exchangeRefuseUnlabelled})
 
 	jobs := map[string]func() error{}
-	scenarioOf := map[exchange.Cloud]string{exchange.AWS: "eks-irsa", exchange.GCP: "gcp-workload-identity-federation"}
+	scenarioOf := map[cloud.Provider]string{cloud.AWS: "eks-irsa", cloud.GCP: "gcp-workload-identity-federation"}
 	for i := range cases {
 		tc := &cases[i]
 		var values []string
 		switch {
 		case tc.values != "":
 			values = append(values, writeValues(t, tc.values))
-		case tc.cloud == exchange.Azure:
+		case tc.provider == cloud.Azure:
 			values = append(values, writeValues(t, azureApp()))
 		default:
-			s, err := scenario.Get(scenarioOf[tc.cloud], project.Charts)
+			s, err := scenario.Get(scenarioOf[tc.provider], project.Charts)
 			require.NoError(t, err)
 			values = append(values, s.ValuesFile("router"))
 		}
 		if tc.release == "" {
 			tc.release = fmt.Sprintf("osmo-case%d", i)
 		}
-		jobs[tc.release] = exchangeInstallJob(t, namespaces[tc.cloud], tc.release, chartDir(t, "router"), values...)
+		jobs[tc.release] = exchangeInstallJob(t, namespaces[tc.provider], tc.release, chartDir(t, "router"), values...)
 	}
 	installed := exchangeConcurrently(jobs)
 
 	for _, tc := range cases {
-		t.Run(string(tc.cloud)+"/"+tc.name, func(t *testing.T) {
+		t.Run(string(tc.provider)+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
 			require.NoError(t, installed[tc.release])
-			namespace := namespaces[tc.cloud]
+			namespace := namespaces[tc.provider]
 			pods := workloadPods(t, namespace, "app.kubernetes.io/instance="+tc.release)
 			account := exchangeAccount(t, tc.release, "router")
 			require.Equal(t, account, pods[0].Spec.ServiceAccountName)
-			identity := map[exchange.Cloud]exchange.Federation{
-				exchange.Azure: {Cloud: exchange.Azure, TenantID: exchangeTenantID, ClientID: exchangeClientIDOf(t, namespace, account)},
-				exchange.AWS:   {Cloud: exchange.AWS, RoleARN: exchangeRoleARN},
-				exchange.GCP:   {Cloud: exchange.GCP, Provider: exchangeGoogleProvider, ServiceAccountEmail: exchangeGoogleSA},
-			}[tc.cloud]
+			identity := map[cloud.Provider]exchange.Federation{
+				cloud.Azure: {Provider: cloud.Azure, TenantID: exchangeTenantID, ClientID: exchangeClientIDOf(t, namespace, account)},
+				cloud.AWS:   {Provider: cloud.AWS, RoleARN: exchangeRoleARN},
+				cloud.GCP:   {Provider: cloud.GCP, PoolProvider: exchangeGoogleProvider, ServiceAccountEmail: exchangeGoogleSA},
+			}[tc.provider]
 			tc.prove(t, pods[0], exchangeFederation(t, identity, namespace, account))
 		})
 	}
@@ -205,30 +203,30 @@ func TestExchangeRefusals(t *testing.T) {
 // exchangeRefuseOtherAccount registers the federation for another account of
 // the namespace: the token's subject does not match.
 func exchangeRefuseOtherAccount(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
-	exchangeRefuseMismatch(t, pod, fed, fed.ForAccount("osmo-someone-else"), cloudsts.CheckSubject, map[exchange.Cloud]exchangeWant{
-		exchange.Azure: {code: "AADSTS700213", message: "No matching federated identity record found for presented assertion subject"},
-		exchange.AWS:   {code: "AccessDenied", message: ":sub ="},
-		exchange.GCP:   {code: "unauthorized_client", message: "rejected by the attribute condition"},
+	exchangeRefuseMismatch(t, pod, fed, fed.ForAccount("osmo-someone-else"), cloudsts.CheckSubject, map[cloud.Provider]exchangeWant{
+		cloud.Azure: {code: "AADSTS700213", message: "No matching federated identity record found for presented assertion subject"},
+		cloud.AWS:   {code: "AccessDenied", message: ":sub ="},
+		cloud.GCP:   {code: "unauthorized_client", message: "rejected by the attribute condition"},
 	})
 }
 
 // exchangeRefuseOtherAudience registers the federation for another audience
 // than the one the pod's projected token carries.
 func exchangeRefuseOtherAudience(t *testing.T, pod corev1.Pod, fed exchange.Federation) {
-	exchangeRefuseMismatch(t, pod, fed, fed.WithAudience("api://osmo-another-audience"), cloudsts.CheckAudience, map[exchange.Cloud]exchangeWant{
-		exchange.Azure: {code: "AADSTS700212", message: "No matching federated identity record found for presented assertion audience"},
-		exchange.AWS:   {code: "AccessDenied", message: ":aud ="},
-		exchange.GCP:   {code: "invalid_grant", message: "does not match the expected audience"},
+	exchangeRefuseMismatch(t, pod, fed, fed.WithAudience("api://osmo-another-audience"), cloudsts.CheckAudience, map[cloud.Provider]exchangeWant{
+		cloud.Azure: {code: "AADSTS700212", message: "No matching federated identity record found for presented assertion audience"},
+		cloud.AWS:   {code: "AccessDenied", message: ":aud ="},
+		cloud.GCP:   {code: "invalid_grant", message: "does not match the expected audience"},
 	})
 }
 
 // exchangeRefuseMismatch registers, instead of the pod's federation fed, one
 // that does not match the pod, and checks the cloud's refusal failed on check.
-func exchangeRefuseMismatch(t *testing.T, pod corev1.Pod, fed, registered exchange.Federation, check cloudsts.Check, wants map[exchange.Cloud]exchangeWant) {
-	stand := exchangeStandIn(t, registered.Cloud)
+func exchangeRefuseMismatch(t *testing.T, pod corev1.Pod, fed, registered exchange.Federation, check cloudsts.Check, wants map[cloud.Provider]exchangeWant) {
+	stand := exchangeStandIn(t, registered.Provider)
 	require.NoError(t, registered.Register(stand))
 	r := exchange.Prove(t.Context(), local(t).Client(), &pod, stand)
-	want := wants[fed.Cloud]
+	want := wants[fed.Provider]
 	want.check = check
 	exchangeRefused(t, stand, r, fed, want)
 }
@@ -240,19 +238,19 @@ func exchangeRefuseMismatch(t *testing.T, pod corev1.Pod, fed, registered exchan
 // issuer name, e.g. the default https://kubernetes.default.svc.cluster.local):
 // the signature check must reject it.
 func exchangeRefuseOtherCluster(t *testing.T, other *cluster.Local, pod corev1.Pod, fed exchange.Federation) {
-	audience := map[exchange.Cloud]string{exchange.Azure: exchangeEntraAudience, exchange.AWS: exchangeAWSAudience, exchange.GCP: fed.Provider}[fed.Cloud]
+	audience := map[cloud.Provider]string{cloud.Azure: cloud.AzureAudience, cloud.AWS: cloud.AWSAudience, cloud.GCP: fed.PoolProvider}[fed.Provider]
 	token := exchangeForeignToken(t, other, fed.Namespace, fed.ServiceAccount, audience)
-	stand := exchangeStandIn(t, fed.Cloud)
+	stand := exchangeStandIn(t, fed.Provider)
 	require.NoError(t, fed.Register(stand))
 	kube := local(t).Client()
 
 	r := exchange.ProveWith(t.Context(), kube, &pod, stand, exchange.Options{Token: token})
 	assert.Equal(t, other.IssuerURL(), r.Issuer, "the token names the other cluster")
-	exchangeRefused(t, stand, r, fed, map[exchange.Cloud]exchangeWant{
-		exchange.Azure: {code: "AADSTS700211", message: "No matching federated identity record found for presented assertion issuer"},
-		exchange.AWS:   {code: "InvalidIdentityToken", message: "No OpenIDConnect provider found"},
-		exchange.GCP:   {code: "invalid_grant", message: "does not match the expected ones"},
-	}[fed.Cloud].with(cloudsts.CheckIssuer))
+	exchangeRefused(t, stand, r, fed, map[cloud.Provider]exchangeWant{
+		cloud.Azure: {code: "AADSTS700211", message: "No matching federated identity record found for presented assertion issuer"},
+		cloud.AWS:   {code: "InvalidIdentityToken", message: "No OpenIDConnect provider found"},
+		cloud.GCP:   {code: "invalid_grant", message: "does not match the expected ones"},
+	}[fed.Provider].with(cloudsts.CheckIssuer))
 
 	first := local(t)
 	// The name the token claims (discovery served by the other cluster), the first cluster's keys.
@@ -261,11 +259,11 @@ func exchangeRefuseOtherCluster(t *testing.T, other *cluster.Local, pod corev1.P
 	sameName.JWKSURL = first.IssuerURL() + "/openid/v1/jwks"
 	require.NoError(t, fed.WithIssuer(sameName).Register(stand))
 	r = exchange.ProveWith(t.Context(), kube, &pod, stand, exchange.Options{Token: token})
-	exchangeRefused(t, stand, r, fed, map[exchange.Cloud]exchangeWant{
-		exchange.Azure: {code: "AADSTS700027", message: "signature validation"},
-		exchange.AWS:   {code: "InvalidIdentityToken", message: "the issuer publishes no key with kid"},
-		exchange.GCP:   {code: "invalid_grant", message: "Invalid ID Token signature"},
-	}[fed.Cloud].with(cloudsts.CheckSignature))
+	exchangeRefused(t, stand, r, fed, map[cloud.Provider]exchangeWant{
+		cloud.Azure: {code: "AADSTS700027", message: "signature validation"},
+		cloud.AWS:   {code: "InvalidIdentityToken", message: "the issuer publishes no key with kid"},
+		cloud.GCP:   {code: "invalid_grant", message: "Invalid ID Token signature"},
+	}[fed.Provider].with(cloudsts.CheckSignature))
 }
 
 // exchangeRefuseUnlabelled: without the pod label the Azure webhook never
@@ -280,13 +278,13 @@ func exchangeRefuseUnlabelled(t *testing.T, pod corev1.Pod, fed exchange.Federat
 	r := exchange.Prove(t.Context(), kube, &pod, standIn)
 	assert.ErrorIs(t, r.Err, exchange.ErrNoIdentity)
 
-	r = exchange.ProveWith(t.Context(), kube, &pod, standIn, exchange.Options{Cloud: exchange.Azure})
+	r = exchange.ProveWith(t.Context(), kube, &pod, standIn, exchange.Options{Provider: cloud.Azure})
 	t.Log(r)
 	require.Error(t, r.Err)
 	assert.Contains(t, r.Err.Error(), "no client ID specified", "azidentity's own error")
 	assert.Empty(t, r.AccessToken)
 	assert.Empty(t, r.TokenFile, "no token was presented")
-	for _, e := range standIn.ExchangesFor(cloudsts.CloudEntra) {
+	for _, e := range standIn.ExchangesFor(cloud.Azure) {
 		assert.False(t, e.Subject == fed.Subject() || e.Identity == fed.TenantID+"/"+fed.ClientID, "the stand-in saw a request for the unlabelled pod: %+v", e)
 	}
 }
@@ -307,15 +305,15 @@ func TestExchangeWorkflowPods(t *testing.T) {
 	require.NoError(t, err)
 	const workflowRole = "arn:aws:iam::111122223333:role/osmo-workflow"
 	variants := []struct {
-		cloud    exchange.Cloud
+		provider cloud.Provider
 		values   map[string][]string // chart -> values files
 		identity exchange.Federation
 	}{
-		{exchange.Azure, map[string][]string{
+		{cloud.Azure, map[string][]string{
 			"backend-operator": {workflowPodIdentity.ValuesFile("backend-operator")},
 			"service":          {workflowPodIdentity.ValuesFile("service")},
-		}, exchange.Federation{Cloud: exchange.Azure, TenantID: identitywebhook.DefaultAzureTenantID, ClientID: exchangeClientID}},
-		{exchange.AWS, map[string][]string{
+		}, exchange.Federation{Provider: cloud.Azure, TenantID: identitywebhook.DefaultAzureTenantID, ClientID: exchangeClientID}},
+		{cloud.AWS, map[string][]string{
 			"backend-operator": {writeValues(t, `workflowServiceAccount: {create: true, name: osmo-workflow, annotations: {eks.amazonaws.com/role-arn: "`+workflowRole+`"}}`)},
 			"service": {writeValues(t, `services:
   configs:
@@ -324,53 +322,53 @@ func TestExchangeWorkflowPods(t *testing.T) {
       workflow_workload_identity: {spec: {serviceAccountName: osmo-workflow}}
     pools:
       default: {common_pod_template: [default_user, default_ctrl, workflow_workload_identity]}`)},
-		}, exchange.Federation{Cloud: exchange.AWS, RoleARN: workflowRole}},
-		{exchange.GCP, map[string][]string{
+		}, exchange.Federation{Provider: cloud.AWS, RoleARN: workflowRole}},
+		{cloud.GCP, map[string][]string{
 			"backend-operator": {workflowPodIdentityGCP.ValuesFile("backend-operator")},
 			"service":          {workflowPodIdentityGCP.ValuesFile("service")},
-		}, exchange.Federation{Cloud: exchange.GCP, Provider: exchangeGoogleProvider, ServiceAccountEmail: exchangeGoogleSA}},
+		}, exchange.Federation{Provider: cloud.GCP, PoolProvider: exchangeGoogleProvider, ServiceAccountEmail: exchangeGoogleSA}},
 	}
-	namespaces := map[exchange.Cloud]string{}
+	namespaces := map[cloud.Provider]string{}
 	jobs := map[string]func() error{}
 	for _, v := range variants {
-		namespaces[v.cloud] = cluster.Namespace(t, c, "restricted")
+		namespaces[v.provider] = cluster.Namespace(t, c, "restricted")
 		for chart, files := range v.values {
-			jobs[string(v.cloud)+"/"+chart] = exchangeInstallJob(t, namespaces[v.cloud], "osmo-"+chart, chartDir(t, chart), files...)
+			jobs[string(v.provider)+"/"+chart] = exchangeInstallJob(t, namespaces[v.provider], "osmo-"+chart, chartDir(t, chart), files...)
 		}
 	}
 	installed := exchangeConcurrently(jobs)
 
 	for _, v := range variants {
-		t.Run(string(v.cloud), func(t *testing.T) {
+		t.Run(string(v.provider), func(t *testing.T) {
 			t.Parallel()
 			for chart := range v.values {
-				require.NoError(t, installed[string(v.cloud)+"/"+chart])
+				require.NoError(t, installed[string(v.provider)+"/"+chart])
 			}
-			namespace := namespaces[v.cloud]
+			namespace := namespaces[v.provider]
 			pod := exchangeWorkflowPod(t, namespace, "osmo-service")
 			assert.Equal(t, "osmo-workflow", pod.Spec.ServiceAccountName)
 			user := env(pod.Spec.Containers[0])
-			switch v.cloud {
-			case exchange.Azure:
-				assert.Equal(t, "true", pod.Labels["azure.workload.identity/use"])
-				assert.Equal(t, exchangeClientID, user[exchange.EnvAzureClientID])
-				assert.Equal(t, identitywebhook.DefaultAzureTenantID, user[exchange.EnvAzureTenantID])
-				assert.Equal(t, standIn.EntraAuthorityHost(), user[exchange.EnvAzureAuthorityHost])
-				assert.NotEmpty(t, user[exchange.EnvAzureTokenFile])
-			case exchange.AWS:
-				assert.Equal(t, workflowRole, user[exchange.EnvAWSRoleARN])
-				assert.NotEmpty(t, user[exchange.EnvAWSTokenFile])
-				assert.True(t, slices.ContainsFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "aws-iam-token" }), "aws-iam-token volume")
-			case exchange.GCP:
+			switch v.provider {
+			case cloud.Azure:
+				assert.Equal(t, "true", pod.Labels[cloud.AzureUseLabel])
+				assert.Equal(t, exchangeClientID, user[cloud.EnvAzureClientID])
+				assert.Equal(t, identitywebhook.DefaultAzureTenantID, user[cloud.EnvAzureTenantID])
+				assert.Equal(t, standIn.EntraAuthorityHost(), user[cloud.EnvAzureAuthorityHost])
+				assert.NotEmpty(t, user[cloud.EnvAzureTokenFile])
+			case cloud.AWS:
+				assert.Equal(t, workflowRole, user[cloud.EnvAWSRoleARN])
+				assert.NotEmpty(t, user[cloud.EnvAWSTokenFile])
+				assert.True(t, slices.ContainsFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == cloud.AWSTokenVolume }), cloud.AWSTokenVolume+" volume")
+			case cloud.GCP:
 				exchangeWorkflowPodGCP(t, pod)
 			}
 			fed := exchangeFederation(t, v.identity, namespace, "osmo-workflow")
-			if v.cloud == exchange.GCP { // no webhook: what the pod asks for comes from the pod template and the backend-operator's credential file
+			if v.provider == cloud.GCP { // no webhook: what the pod asks for comes from the pod template and the backend-operator's credential file
 				derived, err := exchange.FederationFor(t.Context(), c.Client(), &pod, fed.Issuer, exchange.Options{})
 				require.NoError(t, err)
 				assert.Equal(t, fed, derived, "the workflow pod asks for the scenario's provider and Google account, as osmo-workflow")
 			}
-			stand := exchangeStandIn(t, v.cloud)
+			stand := exchangeStandIn(t, v.provider)
 			require.NoError(t, fed.Register(stand))
 			for _, container := range pod.Spec.Containers {
 				r := exchange.ProveWith(t.Context(), c.Client(), &pod, stand, exchange.Options{Container: container.Name})
@@ -388,8 +386,8 @@ func TestExchangeWorkflowPods(t *testing.T) {
 func exchangeWorkflowPodGCP(t *testing.T, pod corev1.Pod) {
 	t.Helper()
 	kube := local(t).Client()
-	const directory = "/var/run/secrets/tokens/gcp-ksa"
-	i := slices.IndexFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "gcp-ksa" })
+	const directory = cloud.GCPTokenDir
+	i := slices.IndexFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == cloud.GCPTokenVolume })
 	require.GreaterOrEqual(t, i, 0, "gcp-ksa volume")
 	volume := pod.Spec.Volumes[i]
 	require.NotNil(t, volume.Projected, "gcp-ksa is a projected volume")
@@ -411,16 +409,16 @@ func exchangeWorkflowPodGCP(t *testing.T, pod corev1.Pod) {
 
 	require.Len(t, pod.Spec.Containers, 2, "the user and osmo-ctrl containers")
 	for _, container := range pod.Spec.Containers {
-		assert.Equal(t, directory+"/credential-configuration.json", env(container)[exchange.EnvGoogleCredentials], "container %s", container.Name)
+		assert.Equal(t, directory+"/credential-configuration.json", env(container)[cloud.EnvGoogleCredentials], "container %s", container.Name)
 		assert.True(t, slices.ContainsFunc(container.VolumeMounts, func(m corev1.VolumeMount) bool {
-			return m.Name == "gcp-ksa" && m.MountPath == directory && m.ReadOnly
+			return m.Name == cloud.GCPTokenVolume && m.MountPath == directory && m.ReadOnly
 		}), "container %s mounts gcp-ksa at %s", container.Name, directory)
 	}
 
 	sa, err := kube.CoreV1().ServiceAccounts(pod.Namespace).Get(t.Context(), pod.Spec.ServiceAccountName, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "osmo-backend-operator", sa.Labels["app.kubernetes.io/instance"], "osmo-workflow is the backend-operator release's")
-	assert.Equal(t, exchangeGoogleSA, sa.Annotations["iam.gke.io/gcp-service-account"])
+	assert.Equal(t, exchangeGoogleSA, sa.Annotations[cloud.GKEServiceAccountAnnotation])
 }
 
 // exchangeWorkflowPod builds the default pool's pod from the service chart's
@@ -485,7 +483,7 @@ func exchangeRefused(t *testing.T, stand *cloudsts.Server, r exchange.Result, fe
 	require.Error(t, r.Err, "the exchange must fail")
 	assert.Empty(t, r.AccessToken)
 	assert.Empty(t, r.Refused, "nothing left loopback")
-	if fed.Cloud == exchange.AWS {
+	if fed.Provider == cloud.AWS {
 		var apiErr smithy.APIError
 		if assert.True(t, errors.As(r.Err, &apiErr), "the AWS SDK surfaces an API error: %v", r.Err) {
 			assert.Equal(t, want.code, apiErr.ErrorCode())
@@ -495,10 +493,9 @@ func exchangeRefused(t *testing.T, stand *cloudsts.Server, r exchange.Result, fe
 		assert.Contains(t, r.Err.Error(), want.code)
 		assert.Contains(t, r.Err.Error(), want.message)
 	}
-	cloud := map[exchange.Cloud]cloudsts.Cloud{exchange.Azure: cloudsts.CloudEntra, exchange.AWS: cloudsts.CloudAWS, exchange.GCP: cloudsts.CloudGoogle}[fed.Cloud]
 	var seen []cloudsts.Exchange
-	for _, e := range stand.ExchangesFor(cloud) {
-		if e.Subject == r.Subject && e.Issuer == r.Issuer && e.Failed == want.check {
+	for _, e := range stand.ExchangesFor(fed.Provider) {
+		if !e.Impersonation && e.Subject == r.Subject && e.Issuer == r.Issuer && e.Failed == want.check {
 			seen = append(seen, e)
 		}
 	}
@@ -516,32 +513,32 @@ func exchangeAccepted(t *testing.T, stand *cloudsts.Server, r exchange.Result, f
 	t.Log(r)
 	assert.Equal(t, fed.Subject(), r.Subject, "pod %s", r.Pod)
 	assert.Equal(t, fed.Issuer.URL, r.Issuer, "pod %s", r.Pod)
-	logged := func(cloud cloudsts.Cloud, identity, subject string) {
+	logged := func(provider cloud.Provider, identity, subject string) {
 		t.Helper()
-		ok := slices.ContainsFunc(stand.ExchangesFor(cloud), func(e cloudsts.Exchange) bool {
+		ok := slices.ContainsFunc(stand.ExchangesFor(provider), func(e cloudsts.Exchange) bool {
 			return e.OK() && e.Identity == identity && e.Subject == subject
 		})
-		assert.True(t, ok, "the stand-in's %s log shows an accepted exchange of %s for %s", cloud, subject, identity)
+		assert.True(t, ok, "the stand-in's %s log shows an accepted exchange of %s for %s", provider, subject, identity)
 	}
-	switch fed.Cloud {
-	case exchange.Azure:
+	switch fed.Provider {
+	case cloud.Azure:
 		assert.Equal(t, fed.TenantID+"/"+fed.ClientID, r.Identity)
-		assert.Equal(t, []string{exchangeEntraAudience}, r.Audience)
+		assert.Equal(t, []string{cloud.AzureAudience}, r.Audience)
 		assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-entra."), r.AccessToken)
-		logged(cloudsts.CloudEntra, r.Identity, fed.Subject())
-	case exchange.AWS:
+		logged(cloud.Azure, r.Identity, fed.Subject())
+	case cloud.AWS:
 		assert.Equal(t, fed.RoleARN, r.Identity)
-		assert.Equal(t, []string{exchangeAWSAudience}, r.Audience)
+		assert.Equal(t, []string{cloud.AWSAudience}, r.Audience)
 		assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-aws."), r.AccessToken)
-		logged(cloudsts.CloudAWS, r.Identity, fed.Subject())
-	case exchange.GCP:
-		assert.Equal(t, fed.Provider+" as "+fed.ServiceAccountEmail, r.Identity)
-		assert.Equal(t, []string{fed.Provider}, r.Audience)
+		logged(cloud.AWS, r.Identity, fed.Subject())
+	case cloud.GCP:
+		assert.Equal(t, fed.PoolProvider+" as "+fed.ServiceAccountEmail, r.Identity)
+		assert.Equal(t, []string{fed.PoolProvider}, r.Audience)
 		assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-google-sa."), "impersonated: %s", r.AccessToken)
-		logged(cloudsts.CloudGoogle, fed.Provider, fed.Subject())
-		principal, err := cloudsts.GooglePrincipal(fed.Provider, fed.Subject())
+		logged(cloud.GCP, fed.PoolProvider, fed.Subject())
+		principal, err := cloud.PoolPrincipal(fed.PoolProvider, fed.Subject())
 		require.NoError(t, err)
-		logged(cloudsts.CloudGoogleImpersonation, fed.ServiceAccountEmail, principal)
+		logged(cloud.GCP, fed.ServiceAccountEmail, principal)
 	}
 }
 
@@ -549,8 +546,8 @@ func exchangeAccepted(t *testing.T, stand *cloudsts.Server, r exchange.Result, f
 // package's (the webhook injects its address into pods), for AWS and GCP one
 // per test, because a stand-in trusts one subject per role or provider and
 // several accounts share the scenario's role and provider.
-func exchangeStandIn(t *testing.T, cloud exchange.Cloud) *cloudsts.Server {
-	if cloud == exchange.Azure {
+func exchangeStandIn(t *testing.T, provider cloud.Provider) *cloudsts.Server {
+	if provider == cloud.Azure {
 		return standIn
 	}
 	return cloudsts.StartT(t)
@@ -620,7 +617,7 @@ func exchangeClientIDOf(t *testing.T, namespace, account string) string {
 	t.Helper()
 	sa, err := local(t).Client().CoreV1().ServiceAccounts(namespace).Get(t.Context(), account, metav1.GetOptions{})
 	require.NoError(t, err)
-	return sa.Annotations["azure.workload.identity/client-id"]
+	return sa.Annotations[cloud.AzureClientIDAnnotation]
 }
 
 // exchangeAccount is the account a chart's pods run under, as the chart renders it.

@@ -3,7 +3,6 @@ package identity_test
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,8 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
+	"github.com/osmo-wi/charts/tests/harness/podspec"
 	"github.com/osmo-wi/charts/tests/harness/project"
 	"github.com/osmo-wi/charts/tests/harness/scenario"
 )
@@ -40,27 +41,16 @@ func injectInstall(t *testing.T, scenarioName string) (string, []corev1.Pod) {
 	return namespace, workloadPods(t, namespace, "")
 }
 
-// projectedToken finds the projected ServiceAccount token volume mounted at
-// the folder of tokenFile, and returns its audience.
+// projectedToken is the audience of the projected ServiceAccount token the
+// container reads at tokenFile.
 func projectedToken(t *testing.T, p corev1.Pod, c corev1.Container, tokenFile string) string {
 	t.Helper()
-	for _, m := range c.VolumeMounts {
-		if !strings.HasPrefix(tokenFile, m.MountPath+"/") {
-			continue
-		}
-		for _, v := range p.Spec.Volumes {
-			if v.Name != m.Name || v.Projected == nil {
-				continue
-			}
-			for _, s := range v.Projected.Sources {
-				if s.ServiceAccountToken != nil && filepath.Join(m.MountPath, s.ServiceAccountToken.Path) == tokenFile {
-					return s.ServiceAccountToken.Audience
-				}
-			}
-		}
+	file, err := podspec.Locate(&p.Spec, &c, tokenFile)
+	if err != nil || file.Token() == nil {
+		t.Errorf("pod %s container %s: no projected token mounted at %s (%v)", p.Name, c.Name, tokenFile, err)
+		return ""
 	}
-	t.Errorf("pod %s container %s: no projected token mounted at %s", p.Name, c.Name, tokenFile)
-	return ""
+	return file.Token().Audience
 }
 
 // Azure, explicit and shortcut, across all four charts: every pod the API server
@@ -80,11 +70,11 @@ func TestAzureWebhookInjectsEveryPod(t *testing.T) {
 				charts[p.Labels["app.kubernetes.io/name"]] = true
 				for _, c := range p.Spec.Containers {
 					e := env(c)
-					assert.Equal(t, injectClientID, e["AZURE_CLIENT_ID"], "pod %s", p.Name)
-					assert.Equal(t, tenant, e["AZURE_TENANT_ID"], "pod %s", p.Name)
-					assert.Equal(t, standIn.EntraAuthorityHost(), e["AZURE_AUTHORITY_HOST"], "pod %s", p.Name)
-					require.NotEmpty(t, e["AZURE_FEDERATED_TOKEN_FILE"], "pod %s", p.Name)
-					assert.Equal(t, "api://AzureADTokenExchange", projectedToken(t, p, c, e["AZURE_FEDERATED_TOKEN_FILE"]), "pod %s", p.Name)
+					assert.Equal(t, injectClientID, e[cloud.EnvAzureClientID], "pod %s", p.Name)
+					assert.Equal(t, tenant, e[cloud.EnvAzureTenantID], "pod %s", p.Name)
+					assert.Equal(t, standIn.EntraAuthorityHost(), e[cloud.EnvAzureAuthorityHost], "pod %s", p.Name)
+					require.NotEmpty(t, e[cloud.EnvAzureTokenFile], "pod %s", p.Name)
+					assert.Equal(t, cloud.AzureAudience, projectedToken(t, p, c, e[cloud.EnvAzureTokenFile]), "pod %s", p.Name)
 				}
 			}
 			assert.Len(t, charts, len(project.Charts), "pods of every chart were admitted")
@@ -103,16 +93,16 @@ func TestAzureWebhookNegativeCases(t *testing.T) {
 		{"pod without the use label", `serviceAccount: {annotations: {azure.workload.identity/client-id: ` + injectClientID + `}}`,
 			func(t *testing.T, p corev1.Pod) {
 				for _, c := range p.Spec.Containers {
-					assert.NotContains(t, env(c), "AZURE_FEDERATED_TOKEN_FILE", "pod %s was mutated", p.Name)
-					assert.NotContains(t, env(c), "AZURE_CLIENT_ID", "pod %s was mutated", p.Name)
+					assert.NotContains(t, env(c), cloud.EnvAzureTokenFile, "pod %s was mutated", p.Name)
+					assert.NotContains(t, env(c), cloud.EnvAzureClientID, "pod %s was mutated", p.Name)
 				}
 			}},
 		{"account without the client-id annotation", `extraPodLabels: {azure.workload.identity/use: "true"}`,
 			func(t *testing.T, p corev1.Pod) {
 				for _, c := range p.Spec.Containers {
 					e := env(c)
-					assert.Contains(t, e, "AZURE_FEDERATED_TOKEN_FILE", "the labelled pod is mutated")
-					assert.Empty(t, e["AZURE_CLIENT_ID"], "but with no client id to exchange the token for")
+					assert.Contains(t, e, cloud.EnvAzureTokenFile, "the labelled pod is mutated")
+					assert.Empty(t, e[cloud.EnvAzureClientID], "but with no client id to exchange the token for")
 				}
 			}},
 	}
@@ -141,12 +131,12 @@ func TestEKSWebhookInjectsEveryPod(t *testing.T) {
 		charts[p.Labels["app.kubernetes.io/name"]] = true
 		for _, c := range p.Spec.Containers {
 			e := env(c)
-			assert.Equal(t, injectRoleARN, e["AWS_ROLE_ARN"], "pod %s", p.Name)
-			assert.Equal(t, identitywebhook.DefaultAWSRegion, e["AWS_REGION"], "pod %s", p.Name)
-			require.NotEmpty(t, e["AWS_WEB_IDENTITY_TOKEN_FILE"], "pod %s", p.Name)
-			assert.Equal(t, "sts.amazonaws.com", projectedToken(t, p, c, e["AWS_WEB_IDENTITY_TOKEN_FILE"]), "pod %s", p.Name)
+			assert.Equal(t, injectRoleARN, e[cloud.EnvAWSRoleARN], "pod %s", p.Name)
+			assert.Equal(t, identitywebhook.DefaultAWSRegion, e[cloud.EnvAWSRegion], "pod %s", p.Name)
+			require.NotEmpty(t, e[cloud.EnvAWSTokenFile], "pod %s", p.Name)
+			assert.Equal(t, cloud.AWSAudience, projectedToken(t, p, c, e[cloud.EnvAWSTokenFile]), "pod %s", p.Name)
 		}
-		assert.NotNil(t, findVolume(p, "aws-iam-token"), "pod %s", p.Name)
+		assert.NotNil(t, findVolume(p, cloud.AWSTokenVolume), "pod %s", p.Name)
 	}
 	assert.Len(t, charts, len(project.Charts), "pods of every chart were admitted")
 }
@@ -159,7 +149,7 @@ func TestGKEAccountAnnotatedAndUsed(t *testing.T) {
 	for _, p := range pods {
 		sa, err := local(t).Client().CoreV1().ServiceAccounts(namespace).Get(t.Context(), p.Spec.ServiceAccountName, metav1.GetOptions{})
 		require.NoError(t, err, "pod %s runs under an existing account", p.Name)
-		assert.Equal(t, "osmo-runtime@osmo-prod.iam.gserviceaccount.com", sa.Annotations["iam.gke.io/gcp-service-account"], "account %s", sa.Name)
+		assert.Equal(t, "osmo-runtime@osmo-prod.iam.gserviceaccount.com", sa.Annotations[cloud.GKEServiceAccountAnnotation], "account %s", sa.Name)
 		assert.Equal(t, "osmo-"+p.Labels["app.kubernetes.io/name"], sa.Name, "the release name osmo-<chart> holds the chart name: no repetition")
 	}
 }

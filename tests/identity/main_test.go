@@ -24,6 +24,7 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/helmcli"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
+	"github.com/osmo-wi/charts/tests/harness/podspec"
 	"github.com/osmo-wi/charts/tests/harness/scenario"
 )
 
@@ -97,13 +98,10 @@ func workloadPods(tb testing.TB, namespace, selector string) []corev1.Pod {
 	return pods
 }
 
-// env is a container's plain environment variables.
+// env is a container's literal environment variables.
 func env(c corev1.Container) map[string]string {
-	out := map[string]string{}
-	for _, e := range c.Env {
-		out[e.Name] = e.Value
-	}
-	return out
+	literal, _ := podspec.Env(&c)
+	return literal
 }
 
 // writeValues writes a values block to a file for one helm call.

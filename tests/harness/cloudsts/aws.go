@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 )
 
 // AWSRole is an IAM role whose trust policy lets tokens from Issuer (an IAM
@@ -20,18 +22,15 @@ type AWSRole struct {
 	Audience string // "" means sts.amazonaws.com, the EKS default
 }
 
-var (
-	roleARNPattern     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$`)
-	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-)
+var sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
 // TrustAWS registers a role and its trust policy.
 func (s *Server) TrustAWS(r AWSRole) error {
-	if !roleARNPattern.MatchString(r.RoleARN) || r.Issuer.URL == "" || r.Subject == "" {
+	if !cloud.IsRoleARN(r.RoleARN) || r.Issuer.URL == "" || r.Subject == "" {
 		return fmt.Errorf("%s for AWS STS: a role needs a RoleARN like arn:aws:iam::123456789012:role/name, Issuer.URL and Subject, got %+v", standInName, r)
 	}
 	if r.Audience == "" {
-		r.Audience = awsDefaultAudience
+		r.Audience = cloud.AWSAudience
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -73,7 +72,7 @@ type awsErrorResponse struct {
 }
 
 func (s *Server) awsSTS(w http.ResponseWriter, r *http.Request) {
-	ex := Exchange{Cloud: CloudAWS, Endpoint: r.Method + " " + r.URL.Path}
+	ex := Exchange{Provider: cloud.AWS, Endpoint: r.Method + " " + r.URL.Path}
 	if err := r.ParseForm(); err != nil {
 		ex.Failed = CheckRequest
 		s.awsFail(w, ex, http.StatusBadRequest, "MalformedInput", "the request body is not a valid form: "+err.Error())
@@ -154,9 +153,8 @@ func (s *Server) awsSTS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	m := roleARNPattern.FindStringSubmatch(roleARN)
-	account, roleName := m[1], m[2]
-	partition := strings.SplitN(roleARN, ":", 3)[1]
+	arn, _ := cloud.ParseRoleARN(roleARN) // a registered role's ARN (TrustAWS checks it)
+	partition, account, roleName := arn.Partition, arn.Account, arn.Name
 	var out awsAssumeRoleWithWebIdentityResponse
 	out.Result.SubjectFromWebIdentityToken = claims.Subject
 	out.Result.Audience = role.Audience
@@ -189,7 +187,7 @@ func (s *Server) awsFail(w http.ResponseWriter, ex Exchange, status int, code, m
 
 func writeXML(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set(headerStandIn, string(CloudAWS))
+	w.Header().Set(headerStandIn, string(cloud.AWS))
 	w.WriteHeader(status)
 	w.Write([]byte(xml.Header))
 	xml.NewEncoder(w).Encode(body)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 )
 
@@ -97,7 +98,7 @@ func TestAWSWebIdentity(t *testing.T) {
 				subject = tc.subject
 			}
 			awsEnv(t, s, roleARN, writeToken(t, tc.token), "")
-			before := len(s.ExchangesFor(cloudsts.CloudAWS))
+			before := len(s.ExchangesFor(cloud.AWS))
 			cfg, err := config.LoadDefaultConfig(t.Context(), config.WithHTTPClient(s.Client()), config.WithRetryer(noBackoffRetryer))
 			if err != nil {
 				t.Fatal(err)
@@ -122,11 +123,11 @@ func TestAWSWebIdentity(t *testing.T) {
 					t.Errorf("error message %q does not name the stand-in or lacks %q", apiErr.ErrorMessage(), tc.detail)
 				}
 			}
-			exchanges := s.ExchangesFor(cloudsts.CloudAWS)[before:]
+			exchanges := s.ExchangesFor(cloud.AWS)[before:]
 			if len(exchanges) != tc.attempts {
 				t.Errorf("the SDK made %d requests, want %d: %+v", len(exchanges), tc.attempts, exchanges)
 			}
-			got := lastExchange(t, s, cloudsts.CloudAWS)
+			got := lastExchange(t, s, cloud.AWS)
 			checkExchange(t, got, subject, tc.failed, tc.result)
 			if got.Identity != roleARN {
 				t.Errorf("stand-in recorded role %q, want %q", got.Identity, roleARN)
@@ -156,5 +157,5 @@ func TestAWSWebIdentityFromEnvironmentOnly(t *testing.T) {
 	if _, err := cfg.Credentials.Retrieve(t.Context()); err != nil {
 		t.Fatalf("Retrieve: %v", err)
 	}
-	checkExchange(t, lastExchange(t, s, cloudsts.CloudAWS), "system:serviceaccount:apps:api", "", "ok")
+	checkExchange(t, lastExchange(t, s, cloud.AWS), "system:serviceaccount:apps:api", "", "ok")
 }

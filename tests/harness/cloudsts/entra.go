@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 )
 
 // EntraCredential is a federated identity credential on an Entra ID app
@@ -28,7 +30,7 @@ func (s *Server) TrustEntra(c EntraCredential) error {
 		return fmt.Errorf("%s for Entra ID: a federated credential needs TenantID, ClientID, Issuer.URL and Subject, got %+v", standInName, c)
 	}
 	if c.Audience == "" {
-		c.Audience = entraDefaultFederatedAudience
+		c.Audience = cloud.AzureAudience
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -56,12 +58,12 @@ func (s *Server) entraTenantKnown(tenant string) bool {
 func (s *Server) entraDiscovery(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
 	if !s.entraTenantKnown(tenant) {
-		s.entraFail(w, Exchange{Cloud: CloudEntra, Endpoint: r.Method + " " + r.URL.Path, Identity: tenant, Failed: CheckIdentity},
+		s.entraFail(w, Exchange{Provider: cloud.Azure, Endpoint: r.Method + " " + r.URL.Path, Identity: tenant, Failed: CheckIdentity},
 			http.StatusBadRequest, "invalid_request", 90002, fmt.Sprintf("Tenant '%s' not found. No federated credential is registered for it (Server.TrustEntra).", tenant))
 		return
 	}
 	base := "https://" + r.Host + "/" + tenant
-	writeJSON(w, http.StatusOK, CloudEntra, map[string]any{
+	writeJSON(w, http.StatusOK, cloud.Azure, map[string]any{
 		"issuer":                                base + "/v2.0",
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
@@ -76,7 +78,7 @@ func (s *Server) entraDiscovery(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) entraToken(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
-	ex := Exchange{Cloud: CloudEntra, Endpoint: r.Method + " " + r.URL.Path, Identity: tenant + "/"}
+	ex := Exchange{Provider: cloud.Azure, Endpoint: r.Method + " " + r.URL.Path, Identity: tenant + "/"}
 	if err := r.ParseForm(); err != nil {
 		ex.Failed = CheckRequest
 		s.entraFail(w, ex, http.StatusBadRequest, "invalid_request", 900144, "The request body is not a valid form: "+err.Error())
@@ -166,7 +168,7 @@ func (s *Server) entraToken(w http.ResponseWriter, r *http.Request) {
 	}
 	ex.Result = resultOK
 	s.record(ex)
-	writeJSON(w, http.StatusOK, CloudEntra, map[string]any{
+	writeJSON(w, http.StatusOK, cloud.Azure, map[string]any{
 		"token_type":     "Bearer",
 		"expires_in":     3599,
 		"ext_expires_in": 3599,
@@ -183,7 +185,7 @@ func (s *Server) entraFail(w http.ResponseWriter, ex Exchange, status int, code 
 	ex.Detail = fmt.Sprintf("%s for Entra ID: AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s",
 		standInName, aadsts, message, traceID, correlationID, now.Format("2006-01-02 15:04:05Z"))
 	s.record(ex)
-	writeJSON(w, status, CloudEntra, map[string]any{
+	writeJSON(w, status, cloud.Azure, map[string]any{
 		"error":             code,
 		"error_description": ex.Detail,
 		"error_codes":       []int{aadsts},
@@ -202,9 +204,9 @@ func isClientCredentialsScope(scope string) bool {
 	return len(resources) > 0 && !slices.ContainsFunc(resources, func(s string) bool { return !strings.HasSuffix(s, "/.default") })
 }
 
-func writeJSON(w http.ResponseWriter, status int, cloud Cloud, body any) {
+func writeJSON(w http.ResponseWriter, status int, provider cloud.Provider, body any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set(headerStandIn, string(cloud))
+	w.Header().Set(headerStandIn, string(provider))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(body)

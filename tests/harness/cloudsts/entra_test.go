@@ -6,10 +6,11 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 )
 
@@ -22,7 +23,7 @@ const (
 
 func entraOptions(s *cloudsts.Server) azcore.ClientOptions {
 	return azcore.ClientOptions{
-		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: s.EntraAuthorityHost()},
+		Cloud:     azcloud.Configuration{ActiveDirectoryAuthorityHost: s.EntraAuthorityHost()},
 		Transport: s.Client(),
 	}
 }
@@ -91,7 +92,7 @@ func TestEntraWorkloadIdentity(t *testing.T) {
 			} else if err == nil || !strings.Contains(err.Error(), tc.result) {
 				t.Fatalf("GetToken error = %v, want one containing %s", err, tc.result)
 			}
-			got := lastExchange(t, s, cloudsts.CloudEntra)
+			got := lastExchange(t, s, cloud.Azure)
 			checkExchange(t, got, tc.subject, tc.failed, tc.result)
 			if want := entraTenant + "/" + clientID; got.Identity != want {
 				t.Errorf("stand-in recorded identity %q, want %q", got.Identity, want)
@@ -128,7 +129,7 @@ func TestEntraDefaultAzureCredential(t *testing.T) {
 	if _, err := cred.GetToken(t.Context(), policy.TokenRequestOptions{Scopes: []string{armScope}}); err != nil {
 		t.Fatalf("GetToken: %v", err)
 	}
-	checkExchange(t, lastExchange(t, s, cloudsts.CloudEntra), "system:serviceaccount:apps:api", "", "ok")
+	checkExchange(t, lastExchange(t, s, cloud.Azure), "system:serviceaccount:apps:api", "", "ok")
 }
 
 // TestEntraInstanceDiscoveryLeakIsRefused proves the loopback guard: without
@@ -164,7 +165,7 @@ func TestEntraInstanceDiscoveryLeakIsRefused(t *testing.T) {
 	if len(refused) == 0 || !strings.Contains(refused[0], "login.microsoftonline.com") {
 		t.Fatalf("refused requests = %q, want the instance discovery request to login.microsoftonline.com (error: %v)", refused, err)
 	}
-	if len(s.ExchangesFor(cloudsts.CloudEntra)) != 0 {
+	if len(s.ExchangesFor(cloud.Azure)) != 0 {
 		t.Errorf("the token endpoint was reached although discovery failed: %+v", s.Exchanges())
 	}
 	t.Logf("refused in %s: %v", time.Since(start).Round(time.Millisecond), err)

@@ -5,17 +5,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 )
 
 // GoogleProvider is a workload identity pool provider: tokens from Issuer
 // whose sub is Subject (the pool's attribute condition,
 // assertion.sub == Subject, with google.subject mapped from assertion.sub)
 // are exchanged for a federated access token of the principal
-// GooglePrincipal(Audience, Subject).
+// cloud.PoolPrincipal(Audience, Subject).
 type GoogleProvider struct {
 	// Audience is the provider's resource name, as the credential file's
 	// audience and the exchange's audience field carry it:
@@ -34,22 +35,10 @@ type googleSession struct {
 	expiry    time.Time
 }
 
-var googleProviderPattern = regexp.MustCompile(`^//iam\.googleapis\.com/(projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+)/providers/[a-z0-9-]+$`)
-
-// GooglePrincipal is the IAM principal a provider's token for subject becomes:
-// principal://iam.googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/subject/<subject>.
-func GooglePrincipal(providerAudience, subject string) (string, error) {
-	m := googleProviderPattern.FindStringSubmatch(providerAudience)
-	if m == nil {
-		return "", fmt.Errorf("%s for Google STS: provider audience %q is not //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>", standInName, providerAudience)
-	}
-	return "principal://iam.googleapis.com/" + m[1] + "/subject/" + subject, nil
-}
-
 // TrustGoogle registers a workload identity pool provider.
 func (s *Server) TrustGoogle(p GoogleProvider) error {
-	if _, err := GooglePrincipal(p.Audience, p.Subject); err != nil {
-		return err
+	if _, err := cloud.PoolPrincipal(p.Audience, p.Subject); err != nil {
+		return fmt.Errorf("%s for Google STS: provider audience: %w", standInName, err)
 	}
 	if p.Issuer.URL == "" || p.Subject == "" {
 		return fmt.Errorf("%s for Google STS: a provider needs Issuer.URL and Subject, got %+v", standInName, p)
@@ -66,7 +55,7 @@ func (s *Server) TrustGoogle(p GoogleProvider) error {
 	return nil
 }
 
-// GrantGoogleImpersonation lets principal (see GooglePrincipal) mint access
+// GrantGoogleImpersonation lets principal (see cloud.PoolPrincipal) mint access
 // tokens for the service account, as roles/iam.workloadIdentityUser does.
 func (s *Server) GrantGoogleImpersonation(principal, serviceAccountEmail string) error {
 	if !strings.HasPrefix(principal, "principal://iam.googleapis.com/") || !strings.Contains(serviceAccountEmail, "@") {
@@ -82,7 +71,7 @@ func (s *Server) GrantGoogleImpersonation(principal, serviceAccountEmail string)
 }
 
 func (s *Server) googleToken(w http.ResponseWriter, r *http.Request) {
-	ex := Exchange{Cloud: CloudGoogle, Endpoint: r.Method + " " + r.URL.Path}
+	ex := Exchange{Provider: cloud.GCP, Endpoint: r.Method + " " + r.URL.Path}
 	if err := r.ParseForm(); err != nil {
 		ex.Failed = CheckRequest
 		s.googleFail(w, ex, "invalid_request", "The request body is not a valid form: "+err.Error())
@@ -148,7 +137,7 @@ func (s *Server) googleToken(w http.ResponseWriter, r *http.Request) {
 		s.googleFail(w, ex, "unauthorized_client", fmt.Sprintf("The given credential is rejected by the attribute condition. (assertion.sub == %q, token sub %q)", provider.Subject, claims.Subject))
 		return
 	}
-	principal, _ := GooglePrincipal(provider.Audience, claims.Subject)
+	principal, _ := cloud.PoolPrincipal(provider.Audience, claims.Subject)
 	accessToken := "cloudsts-stand-in-google-sts." + randomHex(24)
 	s.mu.Lock()
 	if s.googleBearer == nil {
@@ -158,7 +147,7 @@ func (s *Server) googleToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	ex.Result = resultOK
 	s.record(ex)
-	writeJSON(w, http.StatusOK, CloudGoogle, map[string]any{
+	writeJSON(w, http.StatusOK, cloud.GCP, map[string]any{
 		"access_token":      accessToken,
 		"issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
 		"token_type":        "Bearer",
@@ -172,14 +161,14 @@ func (s *Server) googleFail(w http.ResponseWriter, ex Exchange, code, message st
 	ex.Result = code
 	ex.Detail = standInName + " for Google STS: " + message
 	s.record(ex)
-	writeJSON(w, http.StatusBadRequest, CloudGoogle, map[string]string{"error": code, "error_description": ex.Detail})
+	writeJSON(w, http.StatusBadRequest, cloud.GCP, map[string]string{"error": code, "error_description": ex.Detail})
 }
 
 // googleGenerateAccessToken is IAM Credentials' generateAccessToken: the
 // bearer is a federated token from googleToken, and its principal must be
 // granted impersonation of the service account.
 func (s *Server) googleGenerateAccessToken(w http.ResponseWriter, r *http.Request) {
-	ex := Exchange{Cloud: CloudGoogleImpersonation, Endpoint: r.Method + " " + r.URL.Path}
+	ex := Exchange{Provider: cloud.GCP, Impersonation: true, Endpoint: r.Method + " " + r.URL.Path}
 	email, method, _ := strings.Cut(r.PathValue("nameAndMethod"), ":")
 	ex.Identity = email
 	if method != "generateAccessToken" {
@@ -228,7 +217,7 @@ func (s *Server) googleGenerateAccessToken(w http.ResponseWriter, r *http.Reques
 	}
 	ex.Result = resultOK
 	s.record(ex)
-	writeJSON(w, http.StatusOK, CloudGoogleImpersonation, map[string]string{
+	writeJSON(w, http.StatusOK, cloud.GCP, map[string]string{
 		"accessToken": "cloudsts-stand-in-google-sa." + randomHex(24),
 		"expireTime":  now.Add(lifetime).UTC().Format(time.RFC3339),
 	})
@@ -239,7 +228,7 @@ func (s *Server) googleIAMFail(w http.ResponseWriter, ex Exchange, status int, c
 	ex.Result = code
 	ex.Detail = standInName + " for Google IAM Credentials: " + message
 	s.record(ex)
-	writeJSON(w, status, CloudGoogleImpersonation, map[string]any{
+	writeJSON(w, status, cloud.GCP, map[string]any{
 		"error": map[string]any{"code": status, "message": ex.Detail, "status": code},
 	})
 }

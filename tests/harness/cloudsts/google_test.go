@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 )
 
@@ -103,7 +104,7 @@ func TestGoogleWorkloadIdentityFederation(t *testing.T) {
 			} else if err == nil || !strings.Contains(err.Error(), tc.result) || !strings.Contains(err.Error(), tc.message) {
 				t.Fatalf("Token error = %v, want one containing %q and %q", err, tc.result, tc.message)
 			}
-			got := lastExchange(t, s, cloudsts.CloudGoogle)
+			got := lastExchange(t, s, cloud.GCP)
 			checkExchange(t, got, subject, tc.failed, tc.result)
 			if got.Identity != googleProvider {
 				t.Errorf("stand-in recorded provider %q, want %q", got.Identity, googleProvider)
@@ -121,12 +122,12 @@ func TestGoogleServiceAccountImpersonation(t *testing.T) {
 	if err := s.TrustGoogle(cloudsts.GoogleProvider{Audience: googleProvider, Issuer: cluster.issuer(), Subject: subject}); err != nil {
 		t.Fatal(err)
 	}
-	principal, err := cloudsts.GooglePrincipal(googleProvider, subject)
+	principal, err := cloud.PoolPrincipal(googleProvider, subject)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/cluster-pool/subject/system:serviceaccount:apps:api"; principal != want {
-		t.Fatalf("GooglePrincipal = %q, want %q", principal, want)
+		t.Fatalf("PoolPrincipal = %q, want %q", principal, want)
 	}
 	if err := s.GrantGoogleImpersonation(principal, grantedSA); err != nil {
 		t.Fatal(err)
@@ -154,8 +155,8 @@ func TestGoogleServiceAccountImpersonation(t *testing.T) {
 			} else if err == nil || !strings.Contains(err.Error(), tc.result) {
 				t.Fatalf("Token error = %v, want one containing %s", err, tc.result)
 			}
-			checkExchange(t, lastExchange(t, s, cloudsts.CloudGoogle), subject, "", "ok")
-			got := lastExchange(t, s, cloudsts.CloudGoogleImpersonation)
+			checkExchange(t, lastExchange(t, s, cloud.GCP), subject, "", "ok")
+			got := lastImpersonation(t, s)
 			checkExchange(t, got, principal, tc.failed, tc.result)
 			if got.Identity != tc.email {
 				t.Errorf("stand-in recorded service account %q, want %q", got.Identity, tc.email)

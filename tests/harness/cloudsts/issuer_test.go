@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 )
 
@@ -225,14 +226,29 @@ func startStandIn(t *testing.T) (*cloudsts.Server, *clock) {
 	return s, c
 }
 
-// lastExchange is the stand-in's record of the last request to cloud.
-func lastExchange(t *testing.T, s *cloudsts.Server, cloud cloudsts.Cloud) cloudsts.Exchange {
+// lastExchange is the stand-in's record of the last token exchange with
+// provider's endpoint ("" for no route); lastImpersonation of the last
+// Google impersonation.
+func lastExchange(t *testing.T, s *cloudsts.Server, provider cloud.Provider) cloudsts.Exchange {
 	t.Helper()
-	all := s.ExchangesFor(cloud)
-	if len(all) == 0 {
-		t.Fatalf("the stand-in recorded no %s exchange: the SDK never reached it", cloud)
+	return last(t, s, provider, false)
+}
+
+func lastImpersonation(t *testing.T, s *cloudsts.Server) cloudsts.Exchange {
+	t.Helper()
+	return last(t, s, cloud.GCP, true)
+}
+
+func last(t *testing.T, s *cloudsts.Server, provider cloud.Provider, impersonation bool) cloudsts.Exchange {
+	t.Helper()
+	all := s.ExchangesFor(provider)
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Impersonation == impersonation {
+			return all[i]
+		}
 	}
-	return all[len(all)-1]
+	t.Fatalf("the stand-in recorded no %q exchange (impersonation %v): the SDK never reached it", provider, impersonation)
+	return cloudsts.Exchange{}
 }
 
 // checkExchange asserts what the stand-in saw and decided.

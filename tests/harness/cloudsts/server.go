@@ -21,32 +21,27 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// Cloud names which stand-in endpoint an Exchange went to.
-type Cloud string
-
-const (
-	CloudEntra               Cloud = "entra"
-	CloudAWS                 Cloud = "aws"
-	CloudGoogle              Cloud = "google"
-	CloudGoogleImpersonation Cloud = "google-impersonation"
-	CloudUnknown             Cloud = "unknown" // a request no stand-in route serves
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 )
 
 const (
-	resultOK                      = "ok"
-	standInName                   = "cloudsts stand-in"
-	headerStandIn                 = "X-Cloudsts-Stand-In"
-	entraDefaultFederatedAudience = "api://AzureADTokenExchange"
-	awsDefaultAudience            = "sts.amazonaws.com"
+	resultOK      = "ok"
+	standInName   = "cloudsts stand-in"
+	headerStandIn = "X-Cloudsts-Stand-In" // names the provider that answered, "none" for no route
 )
 
 // Exchange is one request a stand-in endpoint answered.
 type Exchange struct {
-	Time     time.Time
-	Cloud    Cloud
-	Endpoint string // method and path
+	Time time.Time
+	// Provider is the cloud whose endpoint answered: Entra ID (azure), STS
+	// (aws), Google STS or IAM Credentials (gcp); "" for a request no
+	// stand-in route serves.
+	Provider cloud.Provider
+	// Impersonation marks Google IAM Credentials' generateAccessToken, the
+	// step after the Google STS exchange.
+	Impersonation bool
+	Endpoint      string // method and path
 	// Identity is what was asked for: "tenant/clientID", the role ARN, the
 	// provider audience, or the service account email.
 	Identity string
@@ -219,11 +214,12 @@ func (s *Server) Exchanges() []Exchange {
 	return slices.Clone(s.exchanges)
 }
 
-// ExchangesFor returns the exchanges that went to one cloud's endpoint.
-func (s *Server) ExchangesFor(cloud Cloud) []Exchange {
+// ExchangesFor returns the exchanges that went to one provider's endpoints
+// ("" for requests no route serves).
+func (s *Server) ExchangesFor(provider cloud.Provider) []Exchange {
 	var out []Exchange
 	for _, e := range s.Exchanges() {
-		if e.Cloud == cloud {
+		if e.Provider == provider {
 			out = append(out, e)
 		}
 	}
@@ -246,7 +242,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/projects/-/serviceAccounts/{nameAndMethod}", s.googleGenerateAccessToken)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		detail := fmt.Sprintf("%s: no stand-in endpoint for %s %s", standInName, r.Method, r.URL.Path)
-		s.record(Exchange{Cloud: CloudUnknown, Endpoint: r.Method + " " + r.URL.Path, Result: "not_found", Failed: CheckRequest, Detail: detail})
+		s.record(Exchange{Endpoint: r.Method + " " + r.URL.Path, Result: "not_found", Failed: CheckRequest, Detail: detail})
 		w.Header().Set(headerStandIn, "none")
 		http.Error(w, detail, http.StatusNotFound)
 	})

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 )
 
 // awsEnvMu serializes the AWS default chain's config loading, the one step
@@ -33,14 +35,14 @@ func (p *proof) aws() {
 			env[name] = value
 		}
 	}
-	p.Identity = env[EnvAWSRoleARN]
-	if inPod := env[EnvAWSTokenFile]; inPod != "" {
+	p.Identity = env[cloud.EnvAWSRoleARN]
+	if inPod := env[cloud.EnvAWSTokenFile]; inPod != "" {
 		host, err := p.presentToken(inPod)
 		if err != nil {
 			p.Err = err
 			return
 		}
-		env[EnvAWSTokenFile] = host
+		env[cloud.EnvAWSTokenFile] = host
 	}
 	if original, ok := env["AWS_ENDPOINT_URL_STS"]; ok {
 		p.rewrite("AWS_ENDPOINT_URL_STS=%s replaced by the stand-in's %s", original, p.standIn.AWSEndpoint())

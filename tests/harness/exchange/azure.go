@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 )
 
@@ -20,25 +21,25 @@ import (
 // explicitly: client, tenant, token file and authority host.
 func (p *proof) azure() {
 	env := p.env
-	if err := processEnvLeak(env, EnvAzureClientID, EnvAzureTenantID, EnvAzureTokenFile, EnvAzureAuthorityHost); err != nil {
+	if err := processEnvLeak(env, cloud.EnvAzureClientID, cloud.EnvAzureTenantID, cloud.EnvAzureTokenFile, cloud.EnvAzureAuthorityHost); err != nil {
 		p.Err = err
 		return
 	}
-	p.Identity = env[EnvAzureTenantID] + "/" + env[EnvAzureClientID]
-	if env[EnvAzureTenantID] == "" && env[EnvAzureClientID] == "" {
+	p.Identity = env[cloud.EnvAzureTenantID] + "/" + env[cloud.EnvAzureClientID]
+	if env[cloud.EnvAzureTenantID] == "" && env[cloud.EnvAzureClientID] == "" {
 		p.Identity = ""
 	}
 	var tokenFile string
-	if inPod := env[EnvAzureTokenFile]; inPod != "" {
+	if inPod := env[cloud.EnvAzureTokenFile]; inPod != "" {
 		var err error
 		if tokenFile, err = p.presentToken(inPod); err != nil {
 			p.Err = err
 			return
 		}
 	}
-	authority := env[EnvAzureAuthorityHost]
+	authority := env[cloud.EnvAzureAuthorityHost]
 	if p.opts.RedirectAzureAuthority && authority != p.standIn.EntraAuthorityHost() {
-		p.rewrite("%s=%q replaced by the stand-in's %s (Options.RedirectAzureAuthority)", EnvAzureAuthorityHost, authority, p.standIn.EntraAuthorityHost())
+		p.rewrite("%s=%q replaced by the stand-in's %s (Options.RedirectAzureAuthority)", cloud.EnvAzureAuthorityHost, authority, p.standIn.EntraAuthorityHost())
 		authority = p.standIn.EntraAuthorityHost()
 	}
 	if err := p.checkAuthorityHost(authority); err != nil {
@@ -49,12 +50,12 @@ func (p *proof) azure() {
 	p.rewrite("retries kept, without backoff between them")
 	cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
-			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: authority}, // "": public cloud, refused off loopback
+			Cloud:     azcloud.Configuration{ActiveDirectoryAuthorityHost: authority}, // "": public cloud, refused off loopback
 			Transport: p.loopbackClient(),
 			Retry:     policy.RetryOptions{RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
 		},
-		ClientID:                 env[EnvAzureClientID],
-		TenantID:                 env[EnvAzureTenantID],
+		ClientID:                 env[cloud.EnvAzureClientID],
+		TenantID:                 env[cloud.EnvAzureTenantID],
 		TokenFilePath:            tokenFile,
 		DisableInstanceDiscovery: true,
 	})
@@ -83,7 +84,7 @@ func (p *proof) checkAuthorityHost(authority string) error {
 	}
 	if strings.TrimSuffix(authority, "/") != strings.TrimSuffix(p.standIn.EntraAuthorityHost(), "/") {
 		return fmt.Errorf("exchange: the pod's %s is %s, a loopback address that is not this stand-in (%s): the webhook was started for another stand-in",
-			EnvAzureAuthorityHost, authority, p.standIn.EntraAuthorityHost())
+			cloud.EnvAzureAuthorityHost, authority, p.standIn.EntraAuthorityHost())
 	}
 	return nil
 }

@@ -13,47 +13,31 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/podspec"
 )
 
-// Cloud is the workload identity wiring a pod carries.
-type Cloud string
-
-const (
-	Azure Cloud = "azure" // AKS Workload Identity (the Azure webhook's env)
-	AWS   Cloud = "aws"   // IRSA (the EKS pod identity webhook's env)
-	GCP   Cloud = "gcp"   // Google workload identity federation outside GKE (the chart's credential file)
-)
-
-// The env each cloud's SDK reads, as the webhooks and the charts set it.
-const (
-	EnvAzureClientID      = "AZURE_CLIENT_ID"
-	EnvAzureTenantID      = "AZURE_TENANT_ID"
-	EnvAzureTokenFile     = "AZURE_FEDERATED_TOKEN_FILE"
-	EnvAzureAuthorityHost = "AZURE_AUTHORITY_HOST"
-	EnvAWSRoleARN         = "AWS_ROLE_ARN"
-	EnvAWSTokenFile       = "AWS_WEB_IDENTITY_TOKEN_FILE"
-	EnvGoogleCredentials  = "GOOGLE_APPLICATION_CREDENTIALS"
-)
-
-// detectors say which env variable marks a cloud's wiring, in Detect's order.
+// detectors say which env variable marks a provider's wiring, in Detect's
+// order. For GCP only federation can be proven: on GKE the metadata server
+// serves the identity and the pod holds no token.
 var detectors = []struct {
-	cloud Cloud
-	env   string
-}{{Azure, EnvAzureTokenFile}, {AWS, EnvAWSTokenFile}, {GCP, EnvGoogleCredentials}}
+	provider cloud.Provider
+	env      string
+}{{cloud.Azure, cloud.EnvAzureTokenFile}, {cloud.AWS, cloud.EnvAWSTokenFile}, {cloud.GCP, cloud.EnvGoogleCredentials}}
 
 // DefaultScopes are what each SDK asks for when Options.Scopes is empty.
-var DefaultScopes = map[Cloud][]string{
-	Azure: {"https://management.azure.com/.default"},
-	GCP:   {"https://www.googleapis.com/auth/cloud-platform"},
+var DefaultScopes = map[cloud.Provider][]string{
+	cloud.Azure: {"https://management.azure.com/.default"},
+	cloud.GCP:   {"https://www.googleapis.com/auth/cloud-platform"},
 }
 
 // Options refine ProveWith; the zero value proves the pod's one cloud on its
 // first container that carries identity env.
 type Options struct {
-	// Cloud forces the cloud to prove, even if the pod carries no env for it
-	// (a negative proof: the SDK must then fail before any exchange).
-	Cloud Cloud
+	// Provider forces the cloud to prove, even if the pod carries no env for
+	// it (a negative proof: the SDK must then fail before any exchange).
+	Provider cloud.Provider
 	// Container names the (init) container whose env is used.
 	Container string
 	// Token, if set, is presented instead of requesting one from the API
@@ -75,7 +59,7 @@ type Result struct {
 	Pod            string // namespace/name
 	Container      string
 	ServiceAccount string
-	Cloud          Cloud
+	Provider       cloud.Provider
 	// Identity is what the pod asks for: "tenant/client" (Azure), the role
 	// ARN (AWS), the pool provider, then " as <email>" when impersonating (GCP).
 	Identity string
@@ -112,7 +96,7 @@ func (r Result) OK() bool { return r.Err == nil && r.AccessToken != "" && len(r.
 func (r Result) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s pod %s container %s (account %s): identity %q, token sub %q aud %q",
-		r.Cloud, r.Pod, r.Container, r.ServiceAccount, r.Identity, r.Subject, r.Audience)
+		r.Provider, r.Pod, r.Container, r.ServiceAccount, r.Identity, r.Subject, r.Audience)
 	if r.OK() {
 		fmt.Fprintf(&b, ": accepted by the cloud stand-in, access token %.40s… (%s)", r.AccessToken, r.Duration.Round(time.Millisecond))
 	} else {
@@ -123,7 +107,7 @@ func (r Result) String() string {
 
 // ErrNoIdentity is a pod whose container carries no cloud identity env.
 var ErrNoIdentity = errors.New("exchange: the container carries no workload identity env " +
-	"(" + EnvAzureTokenFile + ", " + EnvAWSTokenFile + " or " + EnvGoogleCredentials + "): no SDK would find an identity")
+	"(" + cloud.EnvAzureTokenFile + ", " + cloud.EnvAWSTokenFile + " or " + cloud.EnvGoogleCredentials + "): no SDK would find an identity")
 
 // Prove runs the token exchange for pod's one cloud identity against the
 // stand-in, as ProveWith with zero Options.
@@ -138,23 +122,23 @@ func ProveWith(ctx context.Context, kube kubernetes.Interface, pod *corev1.Pod, 
 	began := time.Now()
 	defer func() { r.Duration = time.Since(began) }()
 	r.Pod = pod.Namespace + "/" + pod.Name
-	r.ServiceAccount = serviceAccountOf(pod)
+	r.ServiceAccount = podspec.ServiceAccount(&pod.Spec)
 	container, err := pickContainer(pod, opts.Container)
 	if err != nil {
 		r.Err = err
 		return r
 	}
 	r.Container = container.Name
-	r.Cloud = opts.Cloud
-	if r.Cloud == "" {
-		switch clouds := detect(container); len(clouds) {
+	r.Provider = opts.Provider
+	if r.Provider == "" {
+		switch providers := detect(container); len(providers) {
 		case 0:
 			r.Err = fmt.Errorf("pod %s container %s: %w", r.Pod, container.Name, ErrNoIdentity)
 			return r
 		case 1:
-			r.Cloud = clouds[0]
+			r.Provider = providers[0]
 		default:
-			r.Err = fmt.Errorf("pod %s container %s carries env for %v: choose one with Options.Cloud", r.Pod, container.Name, clouds)
+			r.Err = fmt.Errorf("pod %s container %s carries env for %v: choose one with Options.Provider", r.Pod, container.Name, providers)
 			return r
 		}
 	}
@@ -184,22 +168,22 @@ func ProveWith(ctx context.Context, kube kubernetes.Interface, pod *corev1.Pod, 
 		env:     map[string]string{},
 	}
 	if len(p.scopes) == 0 {
-		p.scopes = DefaultScopes[r.Cloud]
+		p.scopes = DefaultScopes[r.Provider]
 	}
 	if err := p.readEnv(); err != nil {
 		r.Err = err
 		return r
 	}
 	before := len(standIn.Exchanges())
-	switch r.Cloud {
-	case Azure:
+	switch r.Provider {
+	case cloud.Azure:
 		p.azure()
-	case AWS:
+	case cloud.AWS:
 		p.aws()
-	case GCP:
+	case cloud.GCP:
 		p.google()
 	default:
-		r.Err = fmt.Errorf("exchange: unknown cloud %q (want %s, %s or %s)", r.Cloud, Azure, AWS, GCP)
+		r.Err = fmt.Errorf("exchange: unknown provider %q (want one of %v)", r.Provider, cloud.Providers)
 	}
 	r.Exchanges = p.exchangesSince(before)
 	if refused := p.refusedRequests(); len(refused) > 0 {
@@ -209,9 +193,9 @@ func ProveWith(ctx context.Context, kube kubernetes.Interface, pod *corev1.Pod, 
 	return r
 }
 
-// Detect lists the clouds whose identity env a container of pod carries (the
-// named one, or the first with any), in the order Azure, AWS, GCP.
-func Detect(pod *corev1.Pod, container string) ([]Cloud, error) {
+// Detect lists the providers whose identity env a container of pod carries
+// (the named one, or the first with any), in the order Azure, AWS, GCP.
+func Detect(pod *corev1.Pod, container string) ([]cloud.Provider, error) {
 	c, err := pickContainer(pod, container)
 	if err != nil {
 		return nil, err
@@ -219,14 +203,14 @@ func Detect(pod *corev1.Pod, container string) ([]Cloud, error) {
 	return detect(c), nil
 }
 
-func detect(c *corev1.Container) []Cloud {
-	var clouds []Cloud
+func detect(c *corev1.Container) []cloud.Provider {
+	var providers []cloud.Provider
 	for _, d := range detectors {
 		if slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == d.env }) {
-			clouds = append(clouds, d.cloud)
+			providers = append(providers, d.provider)
 		}
 	}
-	return clouds
+	return providers
 }
 
 // pickContainer finds the named (init) container, or the first container
@@ -252,16 +236,6 @@ func pickContainer(pod *corev1.Pod, name string) (*corev1.Container, error) {
 	return &pod.Spec.Containers[0], nil
 }
 
-func serviceAccountOf(pod *corev1.Pod) string {
-	switch {
-	case pod.Spec.ServiceAccountName != "":
-		return pod.Spec.ServiceAccountName
-	case pod.Spec.DeprecatedServiceAccount != "":
-		return pod.Spec.DeprecatedServiceAccount
-	}
-	return "default"
-}
-
 // proof is one run of ProveWith.
 type proof struct {
 	*Result
@@ -282,15 +256,13 @@ type proof struct {
 // that way is an error rather than silently missing.
 func (p *proof) readEnv() error {
 	c := p.files.container
-	for _, e := range c.Env {
-		if e.ValueFrom != nil {
-			if strings.HasPrefix(e.Name, "AZURE_") || strings.HasPrefix(e.Name, "AWS_") || strings.HasPrefix(e.Name, "GOOGLE_") {
-				return fmt.Errorf("pod %s container %s: %s comes from valueFrom, which the exchange proof does not resolve", p.Pod, c.Name, e.Name)
-			}
-			continue
+	literal, elsewhere := podspec.Env(c)
+	for name := range elsewhere {
+		if strings.HasPrefix(name, "AZURE_") || strings.HasPrefix(name, "AWS_") || strings.HasPrefix(name, "GOOGLE_") {
+			return fmt.Errorf("pod %s container %s: %s comes from valueFrom, which the exchange proof does not resolve", p.Pod, c.Name, name)
 		}
-		p.env[e.Name] = e.Value
 	}
+	p.env = literal
 	if len(c.EnvFrom) > 0 {
 		p.rewrite("envFrom sources of container %s are not read (the identity env must be literal, as the webhooks and charts set it)", c.Name)
 	}
@@ -349,9 +321,9 @@ func (p *proof) exchangesSince(before int) []cloudsts.Exchange {
 		return nil
 	}
 	subjects := []string{p.Subject}
-	if p.Cloud == GCP {
+	if p.Provider == cloud.GCP {
 		if provider, _, _ := strings.Cut(p.Identity, " as "); provider != "" {
-			if principal, err := cloudsts.GooglePrincipal(provider, p.Subject); err == nil {
+			if principal, err := cloud.PoolPrincipal(provider, p.Subject); err == nil {
 				subjects = append(subjects, principal)
 			}
 		}

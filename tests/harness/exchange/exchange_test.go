@@ -27,6 +27,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 	"github.com/osmo-wi/charts/tests/harness/exchange"
 )
@@ -128,7 +129,7 @@ func subject() string { return "system:serviceaccount:" + testNamespace + ":" + 
 func TestProveAzure(t *testing.T) {
 	cluster := newFakeCluster(t)
 	s := cloudsts.StartT(t)
-	fed := exchange.Federation{Cloud: exchange.Azure, Issuer: cluster.issuer, Namespace: testNamespace, ServiceAccount: testAccount, TenantID: testTenantID, ClientID: testClientID}
+	fed := exchange.Federation{Provider: cloud.Azure, Issuer: cluster.issuer, Namespace: testNamespace, ServiceAccount: testAccount, TenantID: testTenantID, ClientID: testClientID}
 	require.NoError(t, fed.Register(s))
 	pod := testPod("azure-identity-token", "/var/run/secrets/azure/tokens", "azure-identity-token", "api://AzureADTokenExchange", map[string]string{
 		"AZURE_CLIENT_ID": testClientID, "AZURE_TENANT_ID": testTenantID,
@@ -137,7 +138,7 @@ func TestProveAzure(t *testing.T) {
 
 	r := exchange.Prove(t.Context(), cluster.kube, pod, s)
 	require.True(t, r.OK(), "%s", r)
-	assert.Equal(t, exchange.Azure, r.Cloud)
+	assert.Equal(t, cloud.Azure, r.Provider)
 	assert.Equal(t, testTenantID+"/"+testClientID, r.Identity)
 	assert.Equal(t, subject(), r.Subject)
 	assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-entra."))
@@ -178,7 +179,7 @@ func TestProveAzure(t *testing.T) {
 func TestProveAWSRestoresTheEnvironment(t *testing.T) {
 	cluster := newFakeCluster(t)
 	s := cloudsts.StartT(t)
-	require.NoError(t, exchange.Federation{Cloud: exchange.AWS, Issuer: cluster.issuer, Namespace: testNamespace, ServiceAccount: testAccount, RoleARN: testRoleARN}.Register(s))
+	require.NoError(t, exchange.Federation{Provider: cloud.AWS, Issuer: cluster.issuer, Namespace: testNamespace, ServiceAccount: testAccount, RoleARN: testRoleARN}.Register(s))
 	pod := testPod("aws-iam-token", "/var/run/secrets/eks.amazonaws.com/serviceaccount", "token", "sts.amazonaws.com", map[string]string{
 		"AWS_ROLE_ARN": testRoleARN, "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
 		"AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-west-2", "AWS_STS_REGIONAL_ENDPOINTS": "regional",
@@ -213,7 +214,7 @@ func TestProveGoogleWithImpersonation(t *testing.T) {
 		}})
 	fed, err := exchange.FederationFor(t.Context(), cluster.kube, pod, cluster.issuer, exchange.Options{})
 	require.NoError(t, err)
-	assert.Equal(t, testProvider, fed.Provider)
+	assert.Equal(t, testProvider, fed.PoolProvider)
 	assert.Equal(t, testGoogleSA, fed.ServiceAccountEmail)
 
 	r := exchange.Prove(t.Context(), cluster.kube, pod, s)
@@ -226,7 +227,7 @@ func TestProveGoogleWithImpersonation(t *testing.T) {
 	assert.Equal(t, testProvider+" as "+testGoogleSA, r.Identity)
 	assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-google-sa."), "impersonated: %s", r.AccessToken)
 	require.Len(t, r.Exchanges, 2, "STS, then impersonation")
-	assert.Equal(t, cloudsts.CloudGoogleImpersonation, r.Exchanges[1].Cloud)
+	assert.True(t, r.Exchanges[1].Impersonation)
 }
 
 func TestProveWithoutIdentity(t *testing.T) {
@@ -236,11 +237,11 @@ func TestProveWithoutIdentity(t *testing.T) {
 	r := exchange.Prove(t.Context(), cluster.kube, pod, s)
 	assert.ErrorIs(t, r.Err, exchange.ErrNoIdentity)
 
-	r = exchange.ProveWith(t.Context(), cluster.kube, pod, s, exchange.Options{Cloud: exchange.Azure})
+	r = exchange.ProveWith(t.Context(), cluster.kube, pod, s, exchange.Options{Provider: cloud.Azure})
 	assert.ErrorContains(t, r.Err, "no client ID specified", "azidentity's own error")
 	assert.Empty(t, s.Exchanges(), "no request reached the stand-in")
 
-	r = exchange.ProveWith(t.Context(), cluster.kube, pod, s, exchange.Options{Cloud: exchange.AWS})
+	r = exchange.ProveWith(t.Context(), cluster.kube, pod, s, exchange.Options{Provider: cloud.AWS})
 	assert.False(t, r.OK())
 	require.NotEmpty(t, r.Refused, "with no web identity env the default chain asks the instance metadata service: %v", r.Err)
 	assert.Contains(t, r.Refused[0], "169.254.169.254")
@@ -248,6 +249,6 @@ func TestProveWithoutIdentity(t *testing.T) {
 	assert.ErrorContains(t, r.Err, "leave loopback")
 
 	t.Setenv("AZURE_CLIENT_ID", "from-the-host")
-	r = exchange.ProveWith(t.Context(), cluster.kube, pod, s, exchange.Options{Cloud: exchange.Azure})
+	r = exchange.ProveWith(t.Context(), cluster.kube, pod, s, exchange.Options{Provider: cloud.Azure})
 	assert.ErrorContains(t, r.Err, "[AZURE_CLIENT_ID]", "the host's value would stand in for the pod's missing one")
 }

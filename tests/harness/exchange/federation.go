@@ -9,7 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/podspec"
 )
 
 // Federation is what a cloud holds to accept a Kubernetes account's token:
@@ -17,7 +19,7 @@ import (
 // policy, or a Google workload identity pool provider (plus, when
 // ServiceAccountEmail is set, the grant to impersonate that service account).
 type Federation struct {
-	Cloud Cloud
+	Provider cloud.Provider
 	// Issuer is the cluster's service account issuer, as the cloud's OIDC
 	// provider registration names it.
 	Issuer cloudsts.Issuer
@@ -33,27 +35,25 @@ type Federation struct {
 	TenantID            string // Azure
 	ClientID            string // Azure
 	RoleARN             string // AWS
-	Provider            string // GCP: //iam.googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/providers/<p>
+	PoolProvider        string // GCP: //iam.googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/providers/<p>
 	ServiceAccountEmail string // GCP: impersonated after the federated exchange
 }
 
 // Subject is the sub claim the cloud expects.
-func (f Federation) Subject() string {
-	return "system:serviceaccount:" + f.Namespace + ":" + f.ServiceAccount
-}
+func (f Federation) Subject() string { return cloud.Subject(f.Namespace, f.ServiceAccount) }
 
 // Register puts the federation into the stand-in. Registrations add up for
 // Entra (several credentials per app), but a stand-in holds one trusted
 // subject per AWS role and per Google provider: use one stand-in per account
 // when several accounts share a role or provider.
 func (f Federation) Register(standIn *cloudsts.Server) error {
-	switch f.Cloud {
-	case Azure:
+	switch f.Provider {
+	case cloud.Azure:
 		return standIn.TrustEntra(cloudsts.EntraCredential{TenantID: f.TenantID, ClientID: f.ClientID, Issuer: f.Issuer, Subject: f.Subject(), Audience: f.Audience})
-	case AWS:
+	case cloud.AWS:
 		return standIn.TrustAWS(cloudsts.AWSRole{RoleARN: f.RoleARN, Issuer: f.Issuer, Subject: f.Subject(), Audience: f.Audience})
-	case GCP:
-		provider := cloudsts.GoogleProvider{Audience: f.Provider, Issuer: f.Issuer, Subject: f.Subject()}
+	case cloud.GCP:
+		provider := cloudsts.GoogleProvider{Audience: f.PoolProvider, Issuer: f.Issuer, Subject: f.Subject()}
 		if f.Audience != "" {
 			provider.AllowedAudiences = []string{f.Audience}
 		}
@@ -63,13 +63,13 @@ func (f Federation) Register(standIn *cloudsts.Server) error {
 		if f.ServiceAccountEmail == "" {
 			return nil
 		}
-		principal, err := cloudsts.GooglePrincipal(f.Provider, f.Subject())
+		principal, err := cloud.PoolPrincipal(f.PoolProvider, f.Subject())
 		if err != nil {
 			return err
 		}
 		return standIn.GrantGoogleImpersonation(principal, f.ServiceAccountEmail)
 	}
-	return fmt.Errorf("exchange: federation for unknown cloud %q", f.Cloud)
+	return fmt.Errorf("exchange: federation for unknown provider %q", f.Provider)
 }
 
 // ForAccount is the federation naming another account (a subject mismatch).
@@ -100,31 +100,28 @@ func FederationFor(ctx context.Context, kube kubernetes.Interface, pod *corev1.P
 	if err != nil {
 		return Federation{}, err
 	}
-	f := Federation{Cloud: opts.Cloud, Issuer: issuer, Namespace: pod.Namespace, ServiceAccount: serviceAccountOf(pod)}
-	if f.Cloud == "" {
-		clouds := detect(container)
-		if len(clouds) != 1 {
-			return Federation{}, fmt.Errorf("pod %s/%s container %s carries identity env for %v: want exactly one (or set Options.Cloud)", pod.Namespace, pod.Name, container.Name, clouds)
+	f := Federation{Provider: opts.Provider, Issuer: issuer, Namespace: pod.Namespace, ServiceAccount: podspec.ServiceAccount(&pod.Spec)}
+	if f.Provider == "" {
+		providers := detect(container)
+		if len(providers) != 1 {
+			return Federation{}, fmt.Errorf("pod %s/%s container %s carries identity env for %v: want exactly one (or set Options.Provider)", pod.Namespace, pod.Name, container.Name, providers)
 		}
-		f.Cloud = clouds[0]
+		f.Provider = providers[0]
 	}
-	env := map[string]string{}
-	for _, e := range container.Env {
-		env[e.Name] = e.Value
-	}
-	switch f.Cloud {
-	case Azure:
-		f.TenantID, f.ClientID = env[EnvAzureTenantID], env[EnvAzureClientID]
-	case AWS:
-		f.RoleARN = env[EnvAWSRoleARN]
-	case GCP:
+	env, _ := podspec.Env(container)
+	switch f.Provider {
+	case cloud.Azure:
+		f.TenantID, f.ClientID = env[cloud.EnvAzureTenantID], env[cloud.EnvAzureClientID]
+	case cloud.AWS:
+		f.RoleARN = env[cloud.EnvAWSRoleARN]
+	case cloud.GCP:
 		dir, err := os.MkdirTemp("", "exchange-federation-")
 		if err != nil {
 			return Federation{}, err
 		}
 		defer os.RemoveAll(dir)
 		files := &podFiles{kube: kube, pod: pod, container: container, root: dir}
-		host, _, err := files.materialize(ctx, env[EnvGoogleCredentials])
+		host, _, err := files.materialize(ctx, env[cloud.EnvGoogleCredentials])
 		if err != nil {
 			return Federation{}, err
 		}
@@ -134,14 +131,14 @@ func FederationFor(ctx context.Context, kube kubernetes.Interface, pod *corev1.P
 		}
 		var file googleCredentialFile
 		if err := json.Unmarshal(raw, &file); err != nil {
-			return Federation{}, fmt.Errorf("%s is not JSON: %w", env[EnvGoogleCredentials], err)
+			return Federation{}, fmt.Errorf("%s is not JSON: %w", env[cloud.EnvGoogleCredentials], err)
 		}
-		f.Provider = file.Audience
+		f.PoolProvider = file.Audience
 		if m := impersonationURLPattern.FindStringSubmatch(file.ServiceAccountImpersonationURL); m != nil {
 			f.ServiceAccountEmail = m[1]
 		}
 	default:
-		return Federation{}, fmt.Errorf("exchange: unknown cloud %q", f.Cloud)
+		return Federation{}, fmt.Errorf("exchange: unknown provider %q", f.Provider)
 	}
 	return f, nil
 }
@@ -154,7 +151,7 @@ func FederationFor(ctx context.Context, kube kubernetes.Interface, pod *corev1.P
 // mean to prove a chart register the federation the scenario names instead.
 func ProveTrusted(ctx context.Context, kube kubernetes.Interface, pod *corev1.Pod, issuer cloudsts.Issuer, opts Options) Result {
 	fail := func(err error) Result {
-		return Result{Pod: pod.Namespace + "/" + pod.Name, ServiceAccount: serviceAccountOf(pod), Cloud: opts.Cloud, Err: err}
+		return Result{Pod: pod.Namespace + "/" + pod.Name, ServiceAccount: podspec.ServiceAccount(&pod.Spec), Provider: opts.Provider, Err: err}
 	}
 	fed, err := FederationFor(ctx, kube, pod, issuer, opts)
 	if err != nil {
@@ -168,6 +165,6 @@ func ProveTrusted(ctx context.Context, kube kubernetes.Interface, pod *corev1.Po
 	if err := fed.Register(standIn); err != nil {
 		return fail(err)
 	}
-	opts.Cloud, opts.RedirectAzureAuthority = fed.Cloud, true
+	opts.Provider, opts.RedirectAzureAuthority = fed.Provider, true
 	return ProveWith(ctx, kube, pod, standIn, opts)
 }

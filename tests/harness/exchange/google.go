@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 )
 
 // impersonationURLPattern takes the service account out of an
@@ -31,10 +33,10 @@ type googleCredentialFile struct {
 // the credential file GOOGLE_APPLICATION_CREDENTIALS names (what
 // FindDefaultCredentials reads), with its endpoints rewritten to the stand-in.
 func (p *proof) google() {
-	inPod := p.env[EnvGoogleCredentials]
+	inPod := p.env[cloud.EnvGoogleCredentials]
 	if inPod == "" {
 		p.Err = fmt.Errorf("pod %s container %s has no %s: Google's SDK would look for other credentials (the metadata server), which exist only on GKE",
-			p.Pod, p.Container, EnvGoogleCredentials)
+			p.Pod, p.Container, cloud.EnvGoogleCredentials)
 		return
 	}
 	hostFile, _, err := p.files.materialize(p.ctx, inPod)

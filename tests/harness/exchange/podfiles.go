@@ -15,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/osmo-wi/charts/tests/harness/podspec"
 )
 
 // defaultTokenExpiration is what the API server defaults a projected token's
@@ -46,11 +48,7 @@ func (f *podFiles) hostPath(inPod string) string {
 // materialize writes the file the container sees at inPod and returns its
 // host path, and the token projection when the file is a projected token.
 func (f *podFiles) materialize(ctx context.Context, inPod string) (string, *tokenProjection, error) {
-	volume, rel, err := f.volumeFor(inPod)
-	if err != nil {
-		return "", nil, err
-	}
-	content, projection, err := f.read(ctx, volume, rel, inPod)
+	content, projection, err := f.read(ctx, inPod)
 	if err != nil {
 		return "", nil, err
 	}
@@ -64,62 +62,42 @@ func (f *podFiles) materialize(ctx context.Context, inPod string) (string, *toke
 	return host, projection, nil
 }
 
-// volumeFor finds the volume mounted where inPod lives (the deepest mount)
-// and the path inside that volume.
-func (f *podFiles) volumeFor(inPod string) (*corev1.Volume, string, error) {
-	inPod = path.Clean(inPod)
-	var mount *corev1.VolumeMount
-	for i, m := range f.container.VolumeMounts {
-		dir := path.Clean(m.MountPath)
-		if strings.HasPrefix(inPod, dir+"/") && (mount == nil || len(dir) > len(path.Clean(mount.MountPath))) {
-			mount = &f.container.VolumeMounts[i]
+// read returns the content the kubelet would put at inPod: the first source
+// of the volume mounted there that holds it.
+func (f *podFiles) read(ctx context.Context, inPod string) ([]byte, *tokenProjection, error) {
+	file, err := podspec.Locate(&f.pod.Spec, f.container, inPod)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pod %s/%s: %w: the file the env names would not exist in the pod", f.pod.Namespace, f.pod.Name, err)
+	}
+	for _, source := range file.Sources {
+		var content []byte
+		var found bool
+		switch {
+		case source.Token != nil:
+			return f.projectToken(ctx, source.Token)
+		case source.ConfigMap != "":
+			content, found, err = f.configMapKey(ctx, source.ConfigMap, source.Key)
+		case source.Secret != "":
+			content, found, err = f.secretKey(ctx, source.Secret, source.Key)
+		}
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case found:
+			return content, nil, nil
+		case !source.IfPresent:
+			return nil, nil, fmt.Errorf("pod %s/%s: %s%s has no key %q (for %s)", f.pod.Namespace, f.pod.Name, sourceKind(source), source.ConfigMap+source.Secret, source.Key, inPod)
 		}
 	}
-	if mount == nil {
-		return nil, "", fmt.Errorf("pod %s/%s container %s: no volume is mounted where %s lives: the file the env names would not exist in the pod",
-			f.pod.Namespace, f.pod.Name, f.container.Name, inPod)
-	}
-	rel := strings.TrimPrefix(inPod, path.Clean(mount.MountPath)+"/")
-	if mount.SubPath != "" {
-		rel = path.Join(mount.SubPath, rel)
-	}
-	for i := range f.pod.Spec.Volumes {
-		if f.pod.Spec.Volumes[i].Name == mount.Name {
-			return &f.pod.Spec.Volumes[i], rel, nil
-		}
-	}
-	return nil, "", fmt.Errorf("pod %s/%s: container %s mounts volume %q, which the pod does not define", f.pod.Namespace, f.pod.Name, f.container.Name, mount.Name)
+	return nil, nil, fmt.Errorf("pod %s/%s: volume %q (mounted for %s) holds nothing at %q: the file the env names would not exist in the pod",
+		f.pod.Namespace, f.pod.Name, file.Volume.Name, inPod, file.InVolume)
 }
 
-// read returns the content the kubelet would put at rel inside volume.
-func (f *podFiles) read(ctx context.Context, volume *corev1.Volume, rel, inPod string) ([]byte, *tokenProjection, error) {
-	switch {
-	case volume.Projected != nil:
-		for _, source := range volume.Projected.Sources {
-			switch {
-			case source.ServiceAccountToken != nil && path.Clean(source.ServiceAccountToken.Path) == rel:
-				return f.projectToken(ctx, source.ServiceAccountToken)
-			case source.ConfigMap != nil:
-				if content, ok, err := f.configMapItem(ctx, source.ConfigMap.Name, source.ConfigMap.Items, rel); ok || err != nil {
-					return content, nil, err
-				}
-			case source.Secret != nil:
-				if content, ok, err := f.secretItem(ctx, source.Secret.Name, source.Secret.Items, rel); ok || err != nil {
-					return content, nil, err
-				}
-			}
-		}
-	case volume.ConfigMap != nil:
-		if content, ok, err := f.configMapItem(ctx, volume.ConfigMap.Name, volume.ConfigMap.Items, rel); ok || err != nil {
-			return content, nil, err
-		}
-	case volume.Secret != nil:
-		if content, ok, err := f.secretItem(ctx, volume.Secret.SecretName, volume.Secret.Items, rel); ok || err != nil {
-			return content, nil, err
-		}
+func sourceKind(source podspec.Source) string {
+	if source.Secret != "" {
+		return "Secret "
 	}
-	return nil, nil, fmt.Errorf("pod %s/%s: volume %q (mounted for %s) has no projected token, ConfigMap or Secret item at %q: the file the env names would not exist in the pod",
-		f.pod.Namespace, f.pod.Name, volume.Name, inPod, rel)
+	return "ConfigMap "
 }
 
 // projectToken is the kubelet's projection: a TokenRequest for the pod's
@@ -143,7 +121,7 @@ func (f *podFiles) projectToken(ctx context.Context, source *corev1.ServiceAccou
 	if source.Audience != "" { // empty: the API server's own audiences, as the kubelet asks
 		request.Spec.Audiences = []string{source.Audience}
 	}
-	account := serviceAccountOf(f.pod)
+	account := podspec.ServiceAccount(&f.pod.Spec)
 	response, err := f.kube.CoreV1().ServiceAccounts(f.pod.Namespace).CreateToken(ctx, account, request, metav1.CreateOptions{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("TokenRequest for %s/%s bound to pod %s (audience %q): %w", f.pod.Namespace, account, f.pod.Name, source.Audience, err)
@@ -151,57 +129,29 @@ func (f *podFiles) projectToken(ctx context.Context, source *corev1.ServiceAccou
 	return []byte(response.Status.Token), projection, nil
 }
 
-func (f *podFiles) configMapItem(ctx context.Context, name string, items []corev1.KeyToPath, rel string) ([]byte, bool, error) {
-	key, ok := itemKey(items, rel)
-	if !ok {
-		return nil, false, nil
-	}
+// configMapKey reads one key of a ConfigMap of the pod's namespace; found
+// is false when the ConfigMap lacks it.
+func (f *podFiles) configMapKey(ctx context.Context, name, key string) (content []byte, found bool, err error) {
 	cm, err := f.kube.CoreV1().ConfigMaps(f.pod.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil, false, fmt.Errorf("pod %s/%s reads ConfigMap %s for %s: %w", f.pod.Namespace, f.pod.Name, name, rel, err)
+		return nil, false, fmt.Errorf("pod %s/%s reads ConfigMap %s: %w", f.pod.Namespace, f.pod.Name, name, err)
 	}
 	if value, ok := cm.Data[key]; ok {
 		return []byte(value), true, nil
 	}
-	if value, ok := cm.BinaryData[key]; ok {
-		return value, true, nil
-	}
-	if len(items) == 0 {
-		return nil, false, nil // no items: another source may hold rel
-	}
-	return nil, false, fmt.Errorf("pod %s/%s: ConfigMap %s has no key %q (for %s)", f.pod.Namespace, f.pod.Name, name, key, rel)
+	value, ok := cm.BinaryData[key]
+	return value, ok, nil
 }
 
-func (f *podFiles) secretItem(ctx context.Context, name string, items []corev1.KeyToPath, rel string) ([]byte, bool, error) {
-	key, ok := itemKey(items, rel)
-	if !ok {
-		return nil, false, nil
-	}
+// secretKey reads one key of a Secret of the pod's namespace; found is
+// false when the Secret lacks it.
+func (f *podFiles) secretKey(ctx context.Context, name, key string) (content []byte, found bool, err error) {
 	secret, err := f.kube.CoreV1().Secrets(f.pod.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil, false, fmt.Errorf("pod %s/%s reads Secret %s for %s: %w", f.pod.Namespace, f.pod.Name, name, rel, err)
+		return nil, false, fmt.Errorf("pod %s/%s reads Secret %s: %w", f.pod.Namespace, f.pod.Name, name, err)
 	}
-	if value, ok := secret.Data[key]; ok {
-		return value, true, nil
-	}
-	if len(items) == 0 {
-		return nil, false, nil
-	}
-	return nil, false, fmt.Errorf("pod %s/%s: Secret %s has no key %q (for %s)", f.pod.Namespace, f.pod.Name, name, key, rel)
-}
-
-// itemKey maps a path inside the volume to the key projected there: the
-// item whose path it is, or (without items) the key of the same name.
-func itemKey(items []corev1.KeyToPath, rel string) (string, bool) {
-	if len(items) == 0 {
-		return rel, !strings.Contains(rel, "/")
-	}
-	for _, item := range items {
-		if path.Clean(item.Path) == rel {
-			return item.Key, true
-		}
-	}
-	return "", false
+	value, ok := secret.Data[key]
+	return value, ok, nil
 }
 
 // claims are a token's claims as presented, not verified (the stand-in verifies).

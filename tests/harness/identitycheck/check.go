@@ -26,6 +26,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
+	"github.com/osmo-wi/charts/tests/harness/podspec"
 )
 
 // ErrNoPods is returned (wrapped, naming the namespace and selector) when
@@ -240,10 +243,10 @@ func fetchCredentialConfigMaps(ctx context.Context, client kubernetes.Interface,
 	}
 	configMaps := map[string]*corev1.ConfigMap{}
 	for _, spec := range specs {
-		if !anyContainerHasEnv(spec, envGoogleCredentials) {
+		if !podspec.HasEnv(&spec, cloud.EnvGoogleCredentials) {
 			continue
 		}
-		for _, name := range referencedConfigMaps(spec) {
+		for _, name := range podspec.ConfigMaps(&spec) {
 			if _, seen := configMaps[name]; seen {
 				continue
 			}
@@ -294,15 +297,7 @@ func (c clusterState) deploymentWorkload(d *appsv1.Deployment) *workload {
 }
 
 // accountName is the ServiceAccount a pod runs under ("default" when unset).
-func accountName(spec corev1.PodSpec) string {
-	if spec.ServiceAccountName != "" {
-		return spec.ServiceAccountName
-	}
-	if spec.DeprecatedServiceAccount != "" {
-		return spec.DeprecatedServiceAccount
-	}
-	return "default"
-}
+func accountName(spec corev1.PodSpec) string { return podspec.ServiceAccount(&spec) }
 
 // podOwner names the controller to restart for a pod ("deployment/x"), or "".
 func podOwner(p *corev1.Pod) string {

@@ -3,12 +3,13 @@ package identitycheck
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
+	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 	"github.com/osmo-wi/charts/tests/harness/exchange"
 )
 
@@ -33,7 +34,7 @@ func (r *Report) ProveExchanges(ctx context.Context, client kubernetes.Interface
 	}
 	for i := range r.Pods {
 		p := &r.Pods[i]
-		if p.Kind != "Pod" || !p.OK || p.Provider == ProviderGCP {
+		if p.Kind != "Pod" || !p.OK || p.Provider == cloud.GCP && !p.Federation {
 			continue // GKE's metadata server serves the identity: no token in the pod to exchange
 		}
 		pod, err := client.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
@@ -41,7 +42,7 @@ func (r *Report) ProveExchanges(ctx context.Context, client kubernetes.Interface
 			return err
 		}
 		result := exchange.ProveTrusted(ctx, client, pod, issuer, exchange.Options{})
-		p.Exchange = &ExchangeResult{Cloud: string(result.Cloud), Identity: result.Identity, Accepted: result.OK()}
+		p.Exchange = &ExchangeResult{Cloud: string(result.Provider), Identity: result.Identity, Accepted: result.OK()}
 		if !result.OK() {
 			p.Exchange.Error = result.Err.Error()
 			p.AddProblem("the cloud stand-in refused the token exchange: "+firstLine(result.Err.Error()),
@@ -53,7 +54,7 @@ func (r *Report) ProveExchanges(ctx context.Context, client kubernetes.Interface
 
 // ExchangeResult is what the cloud stand-in answered for a pod (--exchange).
 type ExchangeResult struct {
-	Cloud    string `json:"cloud"`
+	Cloud    string `json:"cloud"`    // the provider whose stand-in answered
 	Identity string `json:"identity"` // the client id, role or provider the token was exchanged for
 	Accepted bool   `json:"accepted"`
 	Error    string `json:"error,omitempty"`
@@ -61,13 +62,5 @@ type ExchangeResult struct {
 
 func loopbackURL(raw string) bool {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return false
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && cloudsts.IsLoopbackHost(u.Hostname())
 }

@@ -2,69 +2,30 @@ package identitycheck
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
+	"github.com/osmo-wi/charts/tests/harness/podspec"
 )
 
-// Provider is the cloud identity a pod is set up for.
-type Provider string
+// What the clouds' webhooks and the charts read and write (package cloud),
+// and how a fix names the annotations.
+const identityAnnotationList = cloud.AzureClientIDAnnotation + ", " + cloud.AWSRoleARNAnnotation + " or " + cloud.GKEServiceAccountAnnotation
 
-const (
-	ProviderAzure         Provider = "azure"          // AKS Workload Identity: the Azure webhook injects env and a token
-	ProviderAWS           Provider = "aws"            // IRSA: the EKS pod identity webhook injects env and a token
-	ProviderGCP           Provider = "gcp"            // GKE Workload Identity: the metadata server serves it, nothing is injected
-	ProviderGCPFederation Provider = "gcp-federation" // outside GKE: the chart mounts a token and an external_account file
-	ProviderNone          Provider = "none"           // no identity configured (a failure)
-)
+// identityEnv are the variables the report shows of a container's env.
+var identityEnv = func() map[string]bool {
+	env := map[string]bool{}
+	for _, name := range cloud.IdentityEnv {
+		env[name] = true
+	}
+	return env
+}()
 
-// What the clouds' webhooks and the charts read and write.
-const (
-	azureClientIDAnnotation       = "azure.workload.identity/client-id"
-	azureTenantIDAnnotation       = "azure.workload.identity/tenant-id"
-	azureUseLabel                 = "azure.workload.identity/use"
-	azureSkipContainersAnnotation = "azure.workload.identity/skip-containers"
-	azureVolumePrefix             = "azure-workload-identity-reserved-"
-	azureAudience                 = "api://AzureADTokenExchange"
-
-	awsRoleARNAnnotation        = "eks.amazonaws.com/role-arn"
-	awsAudienceAnnotation       = "eks.amazonaws.com/audience"
-	awsSkipContainersAnnotation = "eks.amazonaws.com/skip-containers"
-	awsVolume                   = "aws-iam-token"
-	awsDefaultAudience          = "sts.amazonaws.com"
-
-	gkeServiceAccountAnnotation = "iam.gke.io/gcp-service-account"
-	gcpProviderAudiencePrefix   = "//iam.googleapis.com/"
-
-	envAzureClientID       = "AZURE_CLIENT_ID"
-	envAzureTenantID       = "AZURE_TENANT_ID"
-	envAzureTokenFile      = "AZURE_FEDERATED_TOKEN_FILE"
-	envAWSRoleARN          = "AWS_ROLE_ARN"
-	envAWSTokenFile        = "AWS_WEB_IDENTITY_TOKEN_FILE"
-	envGoogleCredentials   = "GOOGLE_APPLICATION_CREDENTIALS"
-	identityAnnotationList = azureClientIDAnnotation + ", " + awsRoleARNAnnotation + " or " + gkeServiceAccountAnnotation
-)
-
-// identityEnv are the variables the report shows: what the webhooks inject
-// and what the cloud SDKs read to find their identity.
-var identityEnv = map[string]bool{
-	envAzureClientID: true, envAzureTenantID: true, envAzureTokenFile: true, "AZURE_AUTHORITY_HOST": true,
-	"AZURE_KUBERNETES_TOKEN_PROXY": true, "AZURE_KUBERNETES_SNI_NAME": true, "AZURE_KUBERNETES_CA_FILE": true,
-	envAWSRoleARN: true, envAWSTokenFile: true, "AWS_REGION": true, "AWS_DEFAULT_REGION": true, "AWS_STS_REGIONAL_ENDPOINTS": true,
-	envGoogleCredentials: true,
-}
-
-// Well-formed ids, as the charts validate them.
-var (
-	guidPattern              = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	roleARNPattern           = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$`)
-	googleAccountPattern     = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@([a-z0-9][a-z0-9.-]*)\.iam\.gserviceaccount\.com$`)
-	poolProviderPattern      = regexp.MustCompile(`^//iam\.googleapis\.com/(projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+)/providers/[a-z0-9-]+$`)
-	poolProviderExpectedForm = "//iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>"
-)
-
-// evidence is one thing that shows which provider a pod is set up for.
+// evidence is one thing that shows which provider a pod is set up for, and
+// for GCP whether it federates outside GKE.
 type evidence struct {
-	provider    Provider
+	provider    cloud.Provider
+	federation  bool
 	description string
 	present     func(w *workload) bool
 }
@@ -74,52 +35,60 @@ func accountAnnotated(key string) func(*workload) bool {
 }
 
 func containerEnv(names ...string) func(*workload) bool {
-	return func(w *workload) bool { return w.anyContainerHasEnv(names...) }
+	return func(w *workload) bool { return podspec.HasEnv(&w.spec, names...) }
 }
 
 // evidenceOrder is the order the provider is decided in: the account's
 // annotations, then the pod's label, then the injected env, then volumes.
 var evidenceOrder = []evidence{
-	{ProviderAzure, "account annotation " + azureClientIDAnnotation, accountAnnotated(azureClientIDAnnotation)},
-	{ProviderAzure, "account annotation " + azureTenantIDAnnotation, accountAnnotated(azureTenantIDAnnotation)},
-	{ProviderAWS, "account annotation " + awsRoleARNAnnotation, accountAnnotated(awsRoleARNAnnotation)},
-	{ProviderGCP, "account annotation " + gkeServiceAccountAnnotation, accountAnnotated(gkeServiceAccountAnnotation)},
-	{ProviderAzure, "pod label " + azureUseLabel + "=true", func(w *workload) bool { return w.labels[azureUseLabel] == "true" }},
-	{ProviderAzure, "env " + envAzureTokenFile, containerEnv(envAzureTokenFile, envAzureClientID)},
-	{ProviderAWS, "env " + envAWSRoleARN, containerEnv(envAWSRoleARN, envAWSTokenFile)},
-	{ProviderGCPFederation, "env " + envGoogleCredentials, containerEnv(envGoogleCredentials)},
-	{ProviderAzure, "volume " + azureVolumePrefix + "…", func(w *workload) bool { return w.hasVolume(azureVolumePrefix) }},
-	{ProviderAWS, "volume " + awsVolume, func(w *workload) bool { return w.hasVolume(awsVolume) }},
-	{ProviderGCPFederation, "token for " + gcpProviderAudiencePrefix + "…", func(w *workload) bool { return w.hasTokenAudience(gcpProviderAudiencePrefix) }},
+	{cloud.Azure, false, "account annotation " + cloud.AzureClientIDAnnotation, accountAnnotated(cloud.AzureClientIDAnnotation)},
+	{cloud.Azure, false, "account annotation " + cloud.AzureTenantIDAnnotation, accountAnnotated(cloud.AzureTenantIDAnnotation)},
+	{cloud.AWS, false, "account annotation " + cloud.AWSRoleARNAnnotation, accountAnnotated(cloud.AWSRoleARNAnnotation)},
+	{cloud.GCP, false, "account annotation " + cloud.GKEServiceAccountAnnotation, accountAnnotated(cloud.GKEServiceAccountAnnotation)},
+	{cloud.Azure, false, "pod label " + cloud.AzureUseLabel + "=true", func(w *workload) bool { return w.labels[cloud.AzureUseLabel] == "true" }},
+	{cloud.Azure, false, "env " + cloud.EnvAzureTokenFile, containerEnv(cloud.EnvAzureTokenFile, cloud.EnvAzureClientID)},
+	{cloud.AWS, false, "env " + cloud.EnvAWSRoleARN, containerEnv(cloud.EnvAWSRoleARN, cloud.EnvAWSTokenFile)},
+	{cloud.GCP, true, "env " + cloud.EnvGoogleCredentials, containerEnv(cloud.EnvGoogleCredentials)},
+	{cloud.Azure, false, "volume " + cloud.AzureTokenVolumePrefix + "…", func(w *workload) bool { return w.hasVolume(cloud.AzureTokenVolumePrefix) }},
+	{cloud.AWS, false, "volume " + cloud.AWSTokenVolume, func(w *workload) bool { return w.hasVolume(cloud.AWSTokenVolume) }},
+	{cloud.GCP, true, "token for " + cloud.GCPAudiencePrefix + "…", func(w *workload) bool { return w.hasTokenAudience(cloud.GCPAudiencePrefix) }},
 }
 
-// detectProvider returns the provider and the evidence it was decided on. A
-// GKE-annotated account whose pods also carry the federation files is GCP
-// federation (the shortcut annotates the account for impersonation).
-func detectProvider(w *workload) (Provider, string) {
+// detectProvider returns the provider, whether it is GCP federation, and the
+// evidence it was decided on. A GKE-annotated account whose pods also carry
+// the federation files federates (the shortcut annotates the account for
+// impersonation).
+func detectProvider(w *workload) (provider cloud.Provider, federation bool, description string) {
 	for _, e := range evidenceOrder {
 		if !e.present(w) {
 			continue
 		}
-		if e.provider == ProviderGCP {
+		if e.provider == cloud.GCP && !e.federation {
 			for _, f := range evidenceOrder {
-				if f.provider == ProviderGCPFederation && f.present(w) {
-					return ProviderGCPFederation, e.description + " and " + f.description
+				if f.federation && f.present(w) {
+					return cloud.GCP, true, e.description + " and " + f.description
 				}
 			}
 		}
-		return e.provider, e.description
+		return e.provider, e.federation, e.description
 	}
-	return ProviderNone, "no account annotation, pod label, env or token volume"
+	return "", false, "no account annotation, pod label, env or token volume"
 }
 
-// providerRules check what one provider needs; each adds problems to the report.
-var providerRules = map[Provider]func(w *workload, r *PodReport){
-	ProviderAzure:         checkAzure,
-	ProviderAWS:           checkAWS,
-	ProviderGCP:           checkGKE,
-	ProviderGCPFederation: checkGCPFederation,
-	ProviderNone:          checkNone,
+// rulesFor are the checks of what one provider's setup needs; each adds
+// problems to the report.
+func rulesFor(provider cloud.Provider, federation bool) func(w *workload, r *PodReport) {
+	switch {
+	case provider == cloud.Azure:
+		return checkAzure
+	case provider == cloud.AWS:
+		return checkAWS
+	case provider == cloud.GCP && federation:
+		return checkGCPFederation
+	case provider == cloud.GCP:
+		return checkGKE
+	}
+	return checkNone
 }
 
 // evaluate builds one pod's report: what it has, and every problem with its fix.
@@ -127,22 +96,22 @@ func evaluate(w *workload) PodReport {
 	r := PodReport{
 		Namespace: w.namespace, Name: w.name, Kind: w.kind, Owner: w.owner,
 		ServiceAccount: w.accountName, ServiceAccountExists: w.account != nil,
-		Subject:    fmt.Sprintf("system:serviceaccount:%s:%s", w.namespace, w.accountName),
+		Subject:    cloud.Subject(w.namespace, w.accountName),
 		Issuer:     w.issuer,
 		Containers: []ContainerIdentity{},
 	}
-	r.Provider, r.Evidence = detectProvider(w)
+	r.Provider, r.Federation, r.Evidence = detectProvider(w)
 	for _, c := range w.containers() {
-		env := map[string]string{}
-		for name, value := range c.env() {
+		identity := map[string]string{}
+		for name, value := range envOf(c) {
 			if identityEnv[name] {
-				env[name] = value
+				identity[name] = value
 			}
 		}
-		r.Containers = append(r.Containers, ContainerIdentity{Name: c.Name, Init: c.init, Program: c.program(), Env: env})
+		r.Containers = append(r.Containers, ContainerIdentity{Name: c.Name, Init: c.Init, Program: program(c), Env: identity})
 	}
 	checkAccountAndPods(w, &r)
-	providerRules[r.Provider](w, &r)
+	rulesFor(r.Provider, r.Federation)(w, &r)
 	r.OK = len(r.Problems) == 0
 	return r
 }
@@ -171,33 +140,33 @@ func checkAccountAndPods(w *workload, r *PodReport) {
 }
 
 func checkAzure(w *workload, r *PodReport) {
-	clientID, hasClientID := w.accountAnnotation(azureClientIDAnnotation)
+	clientID, hasClientID := w.accountAnnotation(cloud.AzureClientIDAnnotation)
 	if hasClientID {
-		r.AccountAnnotation = azureClientIDAnnotation + "=" + clientID
+		r.AccountAnnotation = cloud.AzureClientIDAnnotation + "=" + clientID
 	}
 	restart := w.restartCommand()
 	switch {
 	case w.account == nil: // reported by checkAccountAndPods
 	case !hasClientID || clientID == "":
-		r.addProblem(fmt.Sprintf("ServiceAccount %q has no %s annotation: Entra ID cannot tell which managed identity the pod is", w.accountName, azureClientIDAnnotation),
+		r.addProblem(fmt.Sprintf("ServiceAccount %q has no %s annotation: Entra ID cannot tell which managed identity the pod is", w.accountName, cloud.AzureClientIDAnnotation),
 			fmt.Sprintf("set serviceAccount.annotations.%q or global.workloadIdentity.azure.clientId to the managed identity's client ID (on a pre-provisioned account: kubectl annotate serviceaccount %s -n %s %s=<client-id>), then restart the pods: %s",
-				azureClientIDAnnotation, w.accountName, w.namespace, azureClientIDAnnotation, restart))
-	case !guidPattern.MatchString(clientID):
-		r.addProblem(fmt.Sprintf("%s %q on ServiceAccount %q is not a GUID", azureClientIDAnnotation, clientID, w.accountName),
+				cloud.AzureClientIDAnnotation, w.accountName, w.namespace, cloud.AzureClientIDAnnotation, restart))
+	case !cloud.IsGUID(clientID):
+		r.addProblem(fmt.Sprintf("%s %q on ServiceAccount %q is not a GUID", cloud.AzureClientIDAnnotation, clientID, w.accountName),
 			"set it to the managed identity's client ID (az identity show -n <identity> -g <group> --query clientId)")
 	}
 
-	label, labelled := w.labels[azureUseLabel]
+	label, labelled := w.labels[cloud.AzureUseLabel]
 	if labelled {
-		r.PodLabel = azureUseLabel + "=" + label
+		r.PodLabel = cloud.AzureUseLabel + "=" + label
 	}
 	if label != "true" {
-		reason := fmt.Sprintf("the %s has no %s: \"true\" label", strings.ToLower(podOrTemplate(w)), azureUseLabel)
+		reason := fmt.Sprintf("the %s has no %s: \"true\" label", strings.ToLower(podOrTemplate(w)), cloud.AzureUseLabel)
 		if labelled {
-			reason = fmt.Sprintf("the %s label %s is %q, not \"true\"", strings.ToLower(podOrTemplate(w)), azureUseLabel, label)
+			reason = fmt.Sprintf("the %s label %s is %q, not \"true\"", strings.ToLower(podOrTemplate(w)), cloud.AzureUseLabel, label)
 		}
 		r.addProblem(reason+": the Azure webhook only mutates labelled pods, so nothing is injected",
-			fmt.Sprintf("set extraPodLabels (or services.<component>.extraPodLabels) to {%s: \"true\"}, or use the shortcut global.workloadIdentity.provider=azure with azure.clientId, which labels every pod", azureUseLabel))
+			fmt.Sprintf("set extraPodLabels (or services.<component>.extraPodLabels) to {%s: \"true\"}, or use the shortcut global.workloadIdentity.provider=azure with azure.clientId, which labels every pod", cloud.AzureUseLabel))
 		return
 	}
 	if !w.admitted {
@@ -205,100 +174,100 @@ func checkAzure(w *workload, r *PodReport) {
 	}
 
 	var notInjected, staleClientID []string
-	for _, c := range w.containersExcept(azureSkipContainersAnnotation) {
-		env := c.env()
-		tokenFile, injected := env[envAzureTokenFile]
+	for _, c := range w.containersExcept(cloud.AzureSkipContainersAnnotation) {
+		env := envOf(c)
+		tokenFile, injected := env[cloud.EnvAzureTokenFile]
 		if !injected {
 			notInjected = append(notInjected, c.Name)
 			continue
 		}
-		if hasClientID && clientID != "" && env[envAzureClientID] != clientID {
+		if hasClientID && clientID != "" && env[cloud.EnvAzureClientID] != clientID {
 			staleClientID = append(staleClientID, c.Name)
 		}
-		checkToken(w, r, c, envAzureTokenFile, tokenFile, azureAudience,
-			"let the Azure webhook mount its token: remove your own "+envAzureTokenFile+" and token volume, then restart the pods: "+restart)
+		checkToken(w, r, c, cloud.EnvAzureTokenFile, tokenFile, cloud.AzureAudience,
+			"let the Azure webhook mount its token: remove your own "+cloud.EnvAzureTokenFile+" and token volume, then restart the pods: "+restart)
 	}
 	if len(notInjected) > 0 {
-		r.addProblem(fmt.Sprintf("the Azure webhook did not mutate the pod: %s is missing in %s, though the pod is labelled", envAzureTokenFile, containerList(notInjected)),
+		r.addProblem(fmt.Sprintf("the Azure webhook did not mutate the pod: %s is missing in %s, though the pod is labelled", cloud.EnvAzureTokenFile, containerList(notInjected)),
 			fmt.Sprintf("install the Azure Workload Identity webhook (AKS: az aks update --enable-oidc-issuer --enable-workload-identity), or, if the pod predates its label or the account's annotation, restart it: %s", restart))
 	}
 	if len(staleClientID) > 0 {
-		r.addProblem(fmt.Sprintf("%s in %s is not the account's %s %q: the pod predates the annotation", envAzureClientID, containerList(staleClientID), azureClientIDAnnotation, clientID),
+		r.addProblem(fmt.Sprintf("%s in %s is not the account's %s %q: the pod predates the annotation", cloud.EnvAzureClientID, containerList(staleClientID), cloud.AzureClientIDAnnotation, clientID),
 			"restart the pods so the webhook injects the current client ID: "+restart)
 	}
 }
 
 func checkAWS(w *workload, r *PodReport) {
-	roleARN, hasRoleARN := w.accountAnnotation(awsRoleARNAnnotation)
+	roleARN, hasRoleARN := w.accountAnnotation(cloud.AWSRoleARNAnnotation)
 	if hasRoleARN {
-		r.AccountAnnotation = awsRoleARNAnnotation + "=" + roleARN
+		r.AccountAnnotation = cloud.AWSRoleARNAnnotation + "=" + roleARN
 	}
 	restart := w.restartCommand()
 	switch {
 	case w.account == nil:
 	case !hasRoleARN || roleARN == "":
-		r.addProblem(fmt.Sprintf("ServiceAccount %q has no %s annotation: the EKS webhook injects nothing and no IAM role is assumed", w.accountName, awsRoleARNAnnotation),
-			fmt.Sprintf("set serviceAccount.annotations.%q or global.workloadIdentity.aws.roleArn (arn:aws:iam::<account>:role/<name>), then restart the pods: %s", awsRoleARNAnnotation, restart))
+		r.addProblem(fmt.Sprintf("ServiceAccount %q has no %s annotation: the EKS webhook injects nothing and no IAM role is assumed", w.accountName, cloud.AWSRoleARNAnnotation),
+			fmt.Sprintf("set serviceAccount.annotations.%q or global.workloadIdentity.aws.roleArn (arn:aws:iam::<account>:role/<name>), then restart the pods: %s", cloud.AWSRoleARNAnnotation, restart))
 		return
-	case !roleARNPattern.MatchString(roleARN):
-		r.addProblem(fmt.Sprintf("%s %q on ServiceAccount %q is not an IAM role ARN", awsRoleARNAnnotation, roleARN, w.accountName),
+	case !cloud.IsRoleARN(roleARN):
+		r.addProblem(fmt.Sprintf("%s %q on ServiceAccount %q is not an IAM role ARN", cloud.AWSRoleARNAnnotation, roleARN, w.accountName),
 			"set it to arn:aws:iam::<12-digit account>:role/<name> (aws iam get-role --role-name <name> --query Role.Arn)")
 	}
 	if !w.admitted {
 		return
 	}
-	audience := awsDefaultAudience
-	if custom, ok := w.accountAnnotation(awsAudienceAnnotation); ok && custom != "" {
+	audience := cloud.AWSAudience
+	if custom, ok := w.accountAnnotation(cloud.AWSAudienceAnnotation); ok && custom != "" {
 		audience = custom
 	}
 
 	var notInjected, staleRoleARN []string
-	for _, c := range w.containersExcept(awsSkipContainersAnnotation) {
-		env := c.env()
-		tokenFile, hasTokenFile := env[envAWSTokenFile]
-		if _, hasRole := env[envAWSRoleARN]; !hasRole || !hasTokenFile {
+	for _, c := range w.containersExcept(cloud.AWSSkipContainersAnnotation) {
+		env := envOf(c)
+		tokenFile, hasTokenFile := env[cloud.EnvAWSTokenFile]
+		if _, hasRole := env[cloud.EnvAWSRoleARN]; !hasRole || !hasTokenFile {
 			notInjected = append(notInjected, c.Name)
 			continue
 		}
-		if hasRoleARN && env[envAWSRoleARN] != roleARN {
+		if hasRoleARN && env[cloud.EnvAWSRoleARN] != roleARN {
 			staleRoleARN = append(staleRoleARN, c.Name)
 		}
-		checkToken(w, r, c, envAWSTokenFile, tokenFile, audience,
-			fmt.Sprintf("let the EKS webhook project the token (audience %s, or the account's %s), then restart the pods: %s", awsDefaultAudience, awsAudienceAnnotation, restart))
+		checkToken(w, r, c, cloud.EnvAWSTokenFile, tokenFile, audience,
+			fmt.Sprintf("let the EKS webhook project the token (audience %s, or the account's %s), then restart the pods: %s", cloud.AWSAudience, cloud.AWSAudienceAnnotation, restart))
 	}
 	if len(notInjected) > 0 {
-		r.addProblem(fmt.Sprintf("the EKS pod identity webhook did not mutate the pod: %s or %s is missing in %s", envAWSRoleARN, envAWSTokenFile, containerList(notInjected)),
-			fmt.Sprintf("install the EKS pod identity webhook (built into EKS; elsewhere amazon-eks-pod-identity-webhook), or, if the pod predates the account's %s annotation, restart it: %s", awsRoleARNAnnotation, restart))
+		r.addProblem(fmt.Sprintf("the EKS pod identity webhook did not mutate the pod: %s or %s is missing in %s", cloud.EnvAWSRoleARN, cloud.EnvAWSTokenFile, containerList(notInjected)),
+			fmt.Sprintf("install the EKS pod identity webhook (built into EKS; elsewhere amazon-eks-pod-identity-webhook), or, if the pod predates the account's %s annotation, restart it: %s", cloud.AWSRoleARNAnnotation, restart))
 	}
 	if len(staleRoleARN) > 0 {
-		r.addProblem(fmt.Sprintf("%s in %s is not the account's %s %q: the pod predates the annotation", envAWSRoleARN, containerList(staleRoleARN), awsRoleARNAnnotation, roleARN),
+		r.addProblem(fmt.Sprintf("%s in %s is not the account's %s %q: the pod predates the annotation", cloud.EnvAWSRoleARN, containerList(staleRoleARN), cloud.AWSRoleARNAnnotation, roleARN),
 			"restart the pods so the webhook injects the current role: "+restart)
 	}
 }
 
 func checkGKE(w *workload, r *PodReport) {
-	googleAccount, _ := w.accountAnnotation(gkeServiceAccountAnnotation)
-	r.AccountAnnotation = gkeServiceAccountAnnotation + "=" + googleAccount
-	match := googleAccountPattern.FindStringSubmatch(googleAccount)
-	if match == nil {
-		r.addProblem(fmt.Sprintf("%s %q on ServiceAccount %q is not a Google service account address", gkeServiceAccountAnnotation, googleAccount, w.accountName),
+	googleAccount, _ := w.accountAnnotation(cloud.GKEServiceAccountAnnotation)
+	r.AccountAnnotation = cloud.GKEServiceAccountAnnotation + "=" + googleAccount
+	project, ok := cloud.GoogleServiceAccountProject(googleAccount)
+	if !ok {
+		r.addProblem(fmt.Sprintf("%s %q on ServiceAccount %q is not a Google service account address", cloud.GKEServiceAccountAnnotation, googleAccount, w.accountName),
 			"set global.workloadIdentity.gcp.serviceAccount (or the annotation) to <name>@<project>.iam.gserviceaccount.com")
 		return
 	}
-	r.CloudPrincipal = fmt.Sprintf("serviceAccount:%s.svc.id.goog[%s/%s]", match[1], w.namespace, w.accountName)
+	r.CloudPrincipal = fmt.Sprintf("serviceAccount:%s.svc.id.goog[%s/%s]", project, w.namespace, w.accountName)
 	r.Notes = append(r.Notes,
 		"nothing is injected into the pod: on GKE the metadata server serves "+googleAccount+" to pods on node pools with Workload Identity (GKE_METADATA)",
 		fmt.Sprintf("grant it: gcloud iam service-accounts add-iam-policy-binding %s --role roles/iam.workloadIdentityUser --member %q (use the cluster's project if it differs)", googleAccount, r.CloudPrincipal))
 }
 
 func checkGCPFederation(w *workload, r *PodReport) {
-	if googleAccount, ok := w.accountAnnotation(gkeServiceAccountAnnotation); ok {
-		r.AccountAnnotation = gkeServiceAccountAnnotation + "=" + googleAccount
+	if googleAccount, ok := w.accountAnnotation(cloud.GKEServiceAccountAnnotation); ok {
+		r.AccountAnnotation = cloud.GKEServiceAccountAnnotation + "=" + googleAccount
 	}
-	providerFix := "set global.workloadIdentity.gcp.workloadIdentityProvider to the provider's full name (" + poolProviderExpectedForm + "): the chart then mounts the token and credential file and sets " + envGoogleCredentials + " in every container"
+	providerFix := "set global.workloadIdentity.gcp.workloadIdentityProvider to the provider's full name (" + cloud.PoolProviderForm + "): the chart then mounts the token and credential file and sets " + cloud.EnvGoogleCredentials + " in every container"
 	var missing []string
 	for _, c := range w.containers() {
-		credentialFile, ok := c.env()[envGoogleCredentials]
+		credentialFile, ok := envOf(c)[cloud.EnvGoogleCredentials]
 		if !ok {
 			missing = append(missing, c.Name)
 			continue
@@ -312,26 +281,26 @@ func checkGCPFederation(w *workload, r *PodReport) {
 			r.addProblem(fmt.Sprintf("the credential file %s has no credential_source.file: the pod's token is not used", credentialFile), providerFix)
 			continue
 		}
-		token := tokenAt(w.spec, c.Container, config.CredentialSource.File)
+		token := tokenAt(&w.spec, c.Container, config.CredentialSource.File)
 		switch {
 		case token == nil:
 			r.addProblem(fmt.Sprintf("the credential file reads its token from %s, but container %s has no projected ServiceAccount token there", config.CredentialSource.File, c.Name), providerFix)
 			continue
 		case token.Audience != config.Audience:
 			r.addProblem(fmt.Sprintf("the token at %s has audience %q but the credential file's audience is %q: Google STS rejects it", token.File, token.Audience, config.Audience), providerFix)
-		case !poolProviderPattern.MatchString(token.Audience):
-			r.addProblem(fmt.Sprintf("the token audience %q is not a workload identity pool provider (%s)", token.Audience, poolProviderExpectedForm), providerFix)
+		case !cloud.IsPoolProvider(token.Audience):
+			r.addProblem(fmt.Sprintf("the token audience %q is not a workload identity pool provider (%s)", token.Audience, cloud.PoolProviderForm), providerFix)
 		}
 		if r.Token == nil {
 			r.Token = token
 		}
 	}
 	if len(missing) > 0 {
-		r.addProblem(fmt.Sprintf("%s is not set in %s", envGoogleCredentials, containerList(missing)), providerFix)
+		r.addProblem(fmt.Sprintf("%s is not set in %s", cloud.EnvGoogleCredentials, containerList(missing)), providerFix)
 	}
 	if r.Token != nil {
-		if match := poolProviderPattern.FindStringSubmatch(r.Token.Audience); match != nil {
-			r.CloudPrincipal = "principal://iam.googleapis.com/" + match[1] + "/subject/" + r.Subject
+		if principal, err := cloud.PoolPrincipal(r.Token.Audience, r.Subject); err == nil {
+			r.CloudPrincipal = principal
 		}
 	}
 }
@@ -342,14 +311,14 @@ func checkNone(w *workload, r *PodReport) {
 	}
 	r.addProblem(fmt.Sprintf("no workload identity configured: ServiceAccount %q has no %s annotation, and the %s has no identity label, env or token",
 		w.accountName, identityAnnotationList, strings.ToLower(podOrTemplate(w))),
-		"set global.workloadIdentity.provider (azure, aws or gcp) with its id (azure.clientId, aws.roleArn, gcp.serviceAccount), or add the cloud's annotation with serviceAccount.annotations (Azure also needs the pod label "+azureUseLabel+": \"true\")")
+		"set global.workloadIdentity.provider (azure, aws or gcp) with its id (azure.clientId, aws.roleArn, gcp.serviceAccount), or add the cloud's annotation with serviceAccount.annotations (Azure also needs the pod label "+cloud.AzureUseLabel+": \"true\")")
 }
 
 // checkToken checks that the container's token file (named by envName) is a
 // projected ServiceAccount token with the audience the cloud expects, and
 // records the first token found.
-func checkToken(w *workload, r *PodReport, c containerRef, envName, file, audience, fix string) {
-	token := tokenAt(w.spec, c.Container, file)
+func checkToken(w *workload, r *PodReport, c podspec.Container, envName, file, audience, fix string) {
+	token := tokenAt(&w.spec, c.Container, file)
 	if token == nil {
 		r.addProblem(fmt.Sprintf("container %s: %s=%s but no projected ServiceAccount token is mounted there", c.Name, envName, file), fix)
 		return

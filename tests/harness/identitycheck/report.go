@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 )
 
 // Report is what Check found. json.Marshal gives its stable machine form.
@@ -22,10 +24,11 @@ type Report struct {
 type PodReport struct {
 	Namespace            string              `json:"namespace"`
 	Name                 string              `json:"name"`
-	Kind                 string              `json:"kind"`            // "Pod", or "Deployment" when it has no pod to check
-	Owner                string              `json:"owner,omitempty"` // controller to restart, e.g. deployment/osmo-router
-	Provider             Provider            `json:"provider"`
-	Evidence             string              `json:"evidence"` // what the provider was detected from
+	Kind                 string              `json:"kind"`                 // "Pod", or "Deployment" when it has no pod to check
+	Owner                string              `json:"owner,omitempty"`      // controller to restart, e.g. deployment/osmo-router
+	Provider             cloud.Provider      `json:"provider"`             // "" when none is configured
+	Federation           bool                `json:"federation,omitempty"` // GCP outside GKE: the pod exchanges a pool token itself
+	Evidence             string              `json:"evidence"`             // what the provider was detected from
 	ServiceAccount       string              `json:"serviceAccount"`
 	ServiceAccountExists bool                `json:"serviceAccountExists"`
 	AccountAnnotation    string              `json:"accountAnnotation,omitempty"` // the identity annotation on the account, key=value
@@ -115,6 +118,14 @@ func (p *PodReport) Status() string {
 	return fmt.Sprintf("NOT OK (%d problems)", len(p.Problems))
 }
 
+// providerName is the PROVIDER column: the provider, or "none".
+func (p *PodReport) providerName() string {
+	if p.Provider == "" {
+		return "none"
+	}
+	return string(p.Provider)
+}
+
 // displayName is the POD column: the pod's name, or kind/name for a Deployment.
 func (p *PodReport) displayName() string {
 	if p.Kind == "Pod" || p.Kind == "" {
@@ -142,7 +153,7 @@ func (r *Report) WriteTable(out io.Writer) error {
 		if !p.ServiceAccountExists {
 			account += " (not found)"
 		}
-		fmt.Fprintf(table, "%s\t%s\t%s\t%s\n", p.displayName(), p.Provider, account, p.Status())
+		fmt.Fprintf(table, "%s\t%s\t%s\t%s\n", p.displayName(), p.providerName(), account, p.Status())
 	}
 	if err := table.Flush(); err != nil {
 		return err
@@ -165,7 +176,11 @@ func (r *Report) writeDetails(w *errWriter, p *PodReport) {
 		w.printf("  %-11s %s\n", label, fmt.Sprintf(format, args...))
 	}
 	w.printf("%s %s: %s\n", p.Kind, p.Name, p.Status())
-	line("provider", "%s (%s)", p.Provider, p.Evidence)
+	setup := p.providerName()
+	if p.Federation {
+		setup += ", workload identity federation outside GKE"
+	}
+	line("provider", "%s (%s)", setup, p.Evidence)
 	account := p.ServiceAccount
 	if !p.ServiceAccountExists {
 		account += " (does not exist)"
@@ -174,10 +189,10 @@ func (r *Report) writeDetails(w *errWriter, p *PodReport) {
 		account += ", " + p.AccountAnnotation
 	}
 	line("account", "%s", account)
-	if p.Provider == ProviderAzure {
+	if p.Provider == cloud.Azure {
 		label := p.PodLabel
 		if label == "" {
-			label = fmt.Sprintf("missing (%s: \"true\" needed)", azureUseLabel)
+			label = fmt.Sprintf("missing (%s: \"true\" needed)", cloud.AzureUseLabel)
 		}
 		line("pod label", "%s", label)
 	}

@@ -11,6 +11,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 )
 
 const (
@@ -59,17 +61,17 @@ func withEnv(w *workload, name, value string) *workload {
 func withLabel(w *workload, key, value string) *workload { w.labels[key] = value; return w }
 
 func azureInjected(w *workload, clientID string) *workload {
-	withToken(w, azureVolumePrefix+"0123", "/var/run/secrets/azure/wi", "token/azure-identity-token", azureAudience, envAzureTokenFile)
-	withEnv(w, envAzureTenantID, "72f988bf-86f1-41af-91ab-2d7cd011db47")
+	withToken(w, cloud.AzureTokenVolumePrefix+"0123", "/var/run/secrets/azure/wi", "token/azure-identity-token", cloud.AzureAudience, cloud.EnvAzureTokenFile)
+	withEnv(w, cloud.EnvAzureTenantID, "72f988bf-86f1-41af-91ab-2d7cd011db47")
 	if clientID != "" {
-		withEnv(w, envAzureClientID, clientID)
+		withEnv(w, cloud.EnvAzureClientID, clientID)
 	}
 	return w
 }
 
 func awsInjected(w *workload, audience string) *workload {
-	withToken(w, awsVolume, "/var/run/secrets/eks.amazonaws.com/serviceaccount", "token", audience, envAWSTokenFile)
-	return withEnv(w, envAWSRoleARN, testRoleARN)
+	withToken(w, cloud.AWSTokenVolume, "/var/run/secrets/eks.amazonaws.com/serviceaccount", "token", audience, cloud.EnvAWSTokenFile)
+	return withEnv(w, cloud.EnvAWSRoleARN, testRoleARN)
 }
 
 // gcpFederated mounts the chart's gcp-ksa volume (token + credential file) with
@@ -80,7 +82,7 @@ func gcpFederated(w *workload, tokenAudience, configAudience string, configMapEx
 	w.spec.Volumes[len(w.spec.Volumes)-1].Projected.Sources = append(w.spec.Volumes[len(w.spec.Volumes)-1].Projected.Sources,
 		corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "gcp-credentials"},
 			Items: []corev1.KeyToPath{{Key: "credential-configuration.json", Path: "credential-configuration.json"}}}})
-	withEnv(w, envGoogleCredentials, dir+"/credential-configuration.json")
+	withEnv(w, cloud.EnvGoogleCredentials, dir+"/credential-configuration.json")
 	w.configMaps = map[string]*corev1.ConfigMap{"gcp-credentials": nil}
 	if configMapExists {
 		config := `{"type":"external_account","audience":"` + configAudience + `","credential_source":{"file":"` + dir + `/token"}}`
@@ -94,69 +96,71 @@ func gcpFederated(w *workload, tokenAudience, configAudience string, configMapEx
 func TestRules(t *testing.T) {
 	type want struct{ reason, fix string }
 	cases := []struct {
-		name     string
-		workload *workload
-		provider Provider
-		problems []want
+		name       string
+		workload   *workload
+		provider   cloud.Provider
+		federation bool
+		problems   []want
 	}{
-		{"azure: annotated, labelled, injected", azureInjected(withLabel(testWorkload(map[string]string{azureClientIDAnnotation: testClientID}), azureUseLabel, "true"), testClientID),
-			ProviderAzure, nil},
-		{"azure: pod without the use label", testWorkload(map[string]string{azureClientIDAnnotation: testClientID}),
-			ProviderAzure, []want{{"only mutates labelled pods", "extraPodLabels"}}},
-		{"azure: label \"false\"", withLabel(testWorkload(map[string]string{azureClientIDAnnotation: testClientID}), azureUseLabel, "false"),
-			ProviderAzure, []want{{`is "false", not "true"`, "global.workloadIdentity.provider=azure"}}},
-		{"azure: labelled, account without client-id (webhook injects the rest)", azureInjected(withLabel(testWorkload(map[string]string{}), azureUseLabel, "true"), ""),
-			ProviderAzure, []want{{"has no azure.workload.identity/client-id annotation", "global.workloadIdentity.azure.clientId"}}},
-		{"azure: client-id not a GUID", azureInjected(withLabel(testWorkload(map[string]string{azureClientIDAnnotation: "my-app"}), azureUseLabel, "true"), "my-app"),
-			ProviderAzure, []want{{"is not a GUID", "az identity show"}}},
-		{"azure: labelled and annotated, webhook absent", withLabel(testWorkload(map[string]string{azureClientIDAnnotation: testClientID}), azureUseLabel, "true"),
-			ProviderAzure, []want{{"did not mutate the pod", "kubectl rollout restart deployment/osmo-router -n ns"}}},
-		{"azure: pod predates the client-id annotation", azureInjected(withLabel(testWorkload(map[string]string{azureClientIDAnnotation: testClientID}), azureUseLabel, "true"), ""),
-			ProviderAzure, []want{{"the pod predates the annotation", "rollout restart"}}},
-		{"azure: token audience wrong", withEnv(withToken(withLabel(testWorkload(map[string]string{azureClientIDAnnotation: testClientID}), azureUseLabel, "true"),
-			"own", "/var/run/secrets/azure/wi", "token/azure-identity-token", "sts.amazonaws.com", envAzureTokenFile), envAzureClientID, testClientID),
-			ProviderAzure, []want{{`audience "sts.amazonaws.com"; the cloud expects "api://AzureADTokenExchange"`, "remove your own"}}},
+		{"azure: annotated, labelled, injected", azureInjected(withLabel(testWorkload(map[string]string{cloud.AzureClientIDAnnotation: testClientID}), cloud.AzureUseLabel, "true"), testClientID),
+			cloud.Azure, false, nil},
+		{"azure: pod without the use label", testWorkload(map[string]string{cloud.AzureClientIDAnnotation: testClientID}),
+			cloud.Azure, false, []want{{"only mutates labelled pods", "extraPodLabels"}}},
+		{"azure: label \"false\"", withLabel(testWorkload(map[string]string{cloud.AzureClientIDAnnotation: testClientID}), cloud.AzureUseLabel, "false"),
+			cloud.Azure, false, []want{{`is "false", not "true"`, "global.workloadIdentity.provider=azure"}}},
+		{"azure: labelled, account without client-id (webhook injects the rest)", azureInjected(withLabel(testWorkload(map[string]string{}), cloud.AzureUseLabel, "true"), ""),
+			cloud.Azure, false, []want{{"has no azure.workload.identity/client-id annotation", "global.workloadIdentity.azure.clientId"}}},
+		{"azure: client-id not a GUID", azureInjected(withLabel(testWorkload(map[string]string{cloud.AzureClientIDAnnotation: "my-app"}), cloud.AzureUseLabel, "true"), "my-app"),
+			cloud.Azure, false, []want{{"is not a GUID", "az identity show"}}},
+		{"azure: labelled and annotated, webhook absent", withLabel(testWorkload(map[string]string{cloud.AzureClientIDAnnotation: testClientID}), cloud.AzureUseLabel, "true"),
+			cloud.Azure, false, []want{{"did not mutate the pod", "kubectl rollout restart deployment/osmo-router -n ns"}}},
+		{"azure: pod predates the client-id annotation", azureInjected(withLabel(testWorkload(map[string]string{cloud.AzureClientIDAnnotation: testClientID}), cloud.AzureUseLabel, "true"), ""),
+			cloud.Azure, false, []want{{"the pod predates the annotation", "rollout restart"}}},
+		{"azure: token audience wrong", withEnv(withToken(withLabel(testWorkload(map[string]string{cloud.AzureClientIDAnnotation: testClientID}), cloud.AzureUseLabel, "true"),
+			"own", "/var/run/secrets/azure/wi", "token/azure-identity-token", "sts.amazonaws.com", cloud.EnvAzureTokenFile), cloud.EnvAzureClientID, testClientID),
+			cloud.Azure, false, []want{{`audience "sts.amazonaws.com"; the cloud expects "api://AzureADTokenExchange"`, "remove your own"}}},
 		{"azure: skipped container is not required", func() *workload {
-			w := azureInjected(withLabel(testWorkload(map[string]string{azureClientIDAnnotation: testClientID}), azureUseLabel, "true"), testClientID)
+			w := azureInjected(withLabel(testWorkload(map[string]string{cloud.AzureClientIDAnnotation: testClientID}), cloud.AzureUseLabel, "true"), testClientID)
 			w.spec.Containers = append(w.spec.Containers, corev1.Container{Name: "sidecar"})
-			w.annotations[azureSkipContainersAnnotation] = "sidecar"
+			w.annotations[cloud.AzureSkipContainersAnnotation] = "sidecar"
 			return w
-		}(), ProviderAzure, nil},
+		}(), cloud.Azure, false, nil},
 
-		{"aws: annotated and injected", awsInjected(testWorkload(map[string]string{awsRoleARNAnnotation: testRoleARN}), awsDefaultAudience), ProviderAWS, nil},
-		{"aws: custom audience annotation honoured", awsInjected(testWorkload(map[string]string{awsRoleARNAnnotation: testRoleARN, awsAudienceAnnotation: "osmo"}), "osmo"), ProviderAWS, nil},
-		{"aws: token audience wrong", awsInjected(testWorkload(map[string]string{awsRoleARNAnnotation: testRoleARN}), "api://AzureADTokenExchange"),
-			ProviderAWS, []want{{`the cloud expects "sts.amazonaws.com"`, "let the EKS webhook project the token"}}},
-		{"aws: annotated, webhook absent", testWorkload(map[string]string{awsRoleARNAnnotation: testRoleARN}),
-			ProviderAWS, []want{{"EKS pod identity webhook did not mutate", "rollout restart"}}},
-		{"aws: account lost its role-arn (pod still injected)", awsInjected(testWorkload(map[string]string{}), awsDefaultAudience),
-			ProviderAWS, []want{{"has no eks.amazonaws.com/role-arn annotation", "global.workloadIdentity.aws.roleArn"}}},
-		{"aws: malformed ARN", testWorkload(map[string]string{awsRoleARNAnnotation: "osmo-runtime"}),
-			ProviderAWS, []want{{"is not an IAM role ARN", "arn:aws:iam::"}, {"did not mutate", "install the EKS pod identity webhook"}}},
+		{"aws: annotated and injected", awsInjected(testWorkload(map[string]string{cloud.AWSRoleARNAnnotation: testRoleARN}), cloud.AWSAudience), cloud.AWS, false, nil},
+		{"aws: custom audience annotation honoured", awsInjected(testWorkload(map[string]string{cloud.AWSRoleARNAnnotation: testRoleARN, cloud.AWSAudienceAnnotation: "osmo"}), "osmo"), cloud.AWS, false, nil},
+		{"aws: token audience wrong", awsInjected(testWorkload(map[string]string{cloud.AWSRoleARNAnnotation: testRoleARN}), "api://AzureADTokenExchange"),
+			cloud.AWS, false, []want{{`the cloud expects "sts.amazonaws.com"`, "let the EKS webhook project the token"}}},
+		{"aws: annotated, webhook absent", testWorkload(map[string]string{cloud.AWSRoleARNAnnotation: testRoleARN}),
+			cloud.AWS, false, []want{{"EKS pod identity webhook did not mutate", "rollout restart"}}},
+		{"aws: account lost its role-arn (pod still injected)", awsInjected(testWorkload(map[string]string{}), cloud.AWSAudience),
+			cloud.AWS, false, []want{{"has no eks.amazonaws.com/role-arn annotation", "global.workloadIdentity.aws.roleArn"}}},
+		{"aws: malformed ARN", testWorkload(map[string]string{cloud.AWSRoleARNAnnotation: "osmo-runtime"}),
+			cloud.AWS, false, []want{{"is not an IAM role ARN", "arn:aws:iam::"}, {"did not mutate", "install the EKS pod identity webhook"}}},
 
-		{"gke: annotated", testWorkload(map[string]string{gkeServiceAccountAnnotation: "osmo-runtime@osmo-prod.iam.gserviceaccount.com"}), ProviderGCP, nil},
-		{"gke: not an address", testWorkload(map[string]string{gkeServiceAccountAnnotation: "osmo-runtime"}),
-			ProviderGCP, []want{{"is not a Google service account address", "global.workloadIdentity.gcp.serviceAccount"}}},
+		{"gke: annotated", testWorkload(map[string]string{cloud.GKEServiceAccountAnnotation: "osmo-runtime@osmo-prod.iam.gserviceaccount.com"}), cloud.GCP, false, nil},
+		{"gke: not an address", testWorkload(map[string]string{cloud.GKEServiceAccountAnnotation: "osmo-runtime"}),
+			cloud.GCP, false, []want{{"is not a Google service account address", "global.workloadIdentity.gcp.serviceAccount"}}},
 
-		{"gcp federation: token and credential file agree", gcpFederated(testWorkload(map[string]string{}), testPool, testPool, true), ProviderGCPFederation, nil},
-		{"gcp federation with impersonation annotation", gcpFederated(testWorkload(map[string]string{gkeServiceAccountAnnotation: "osmo-runtime@osmo-prod.iam.gserviceaccount.com"}), testPool, testPool, true), ProviderGCPFederation, nil},
+		{"gcp federation: token and credential file agree", gcpFederated(testWorkload(map[string]string{}), testPool, testPool, true), cloud.GCP, true, nil},
+		{"gcp federation with impersonation annotation", gcpFederated(testWorkload(map[string]string{cloud.GKEServiceAccountAnnotation: "osmo-runtime@osmo-prod.iam.gserviceaccount.com"}), testPool, testPool, true), cloud.GCP, true, nil},
 		{"gcp federation: ConfigMap missing", gcpFederated(testWorkload(map[string]string{}), testPool, testPool, false),
-			ProviderGCPFederation, []want{{`ConfigMap "gcp-credentials"`, "helm upgrade"}}},
+			cloud.GCP, true, []want{{`ConfigMap "gcp-credentials"`, "helm upgrade"}}},
 		{"gcp federation: audiences differ", gcpFederated(testWorkload(map[string]string{}), "https://example.com", testPool, true),
-			ProviderGCPFederation, []want{{"Google STS rejects it", "workloadIdentityProvider"}}},
+			cloud.GCP, true, []want{{"Google STS rejects it", "workloadIdentityProvider"}}},
 
-		{"none", testWorkload(map[string]string{}), ProviderNone, []want{{"no workload identity configured", "global.workloadIdentity.provider"}}},
-		{"none, account missing: only the account", testWorkload(nil), ProviderNone, []want{{`ServiceAccount "sa" does not exist in namespace "ns"`, "serviceAccount.create=true"}}},
+		{"none", testWorkload(map[string]string{}), "", false, []want{{"no workload identity configured", "global.workloadIdentity.provider"}}},
+		{"none, account missing: only the account", testWorkload(nil), "", false, []want{{`ServiceAccount "sa" does not exist in namespace "ns"`, "serviceAccount.create=true"}}},
 		{"deployment whose account is missing", func() *workload {
 			w := testWorkload(nil)
 			w.kind, w.name, w.admitted, w.creationFailure = "Deployment", "osmo-router", false, `pods "osmo-router-abc12-" is forbidden: error looking up service account ns/sa: serviceaccount "sa" not found`
-			return withLabel(w, azureUseLabel, "true")
-		}(), ProviderAzure, []want{{"so Deployment osmo-router cannot create its pods", "kubectl create serviceaccount sa -n ns"}}},
+			return withLabel(w, cloud.AzureUseLabel, "true")
+		}(), cloud.Azure, false, []want{{"so Deployment osmo-router cannot create its pods", "kubectl create serviceaccount sa -n ns"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := evaluate(tc.workload)
 			assert.Equal(t, tc.provider, r.Provider, "detected from %s", r.Evidence)
+			assert.Equal(t, tc.federation, r.Federation, "detected from %s", r.Evidence)
 			assert.Equal(t, len(tc.problems) == 0, r.OK, "problems: %+v", r.Problems)
 			require.Len(t, r.Problems, len(tc.problems), "%+v", r.Problems)
 			for i, want := range tc.problems {
@@ -169,7 +173,7 @@ func TestRules(t *testing.T) {
 }
 
 func TestReportOutput(t *testing.T) {
-	good := evaluate(azureInjected(withLabel(testWorkload(map[string]string{azureClientIDAnnotation: testClientID}), azureUseLabel, "true"), testClientID))
+	good := evaluate(azureInjected(withLabel(testWorkload(map[string]string{cloud.AzureClientIDAnnotation: testClientID}), cloud.AzureUseLabel, "true"), testClientID))
 	bad := evaluate(testWorkload(map[string]string{}))
 	bad.Name = "osmo-router-abc12-zzz"
 	report := &Report{Namespace: "ns", Selector: "app.kubernetes.io/instance=osmo-router", Issuer: "https://issuer.example", Pods: []PodReport{good, bad}}

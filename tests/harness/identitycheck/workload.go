@@ -3,10 +3,12 @@ package identitycheck
 import (
 	"encoding/json"
 	"fmt"
-	"path"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/osmo-wi/charts/tests/harness/cloud"
+	"github.com/osmo-wi/charts/tests/harness/podspec"
 )
 
 // workload is what the rules read: a pod as the API server admitted it, or
@@ -37,31 +39,22 @@ func (w *workload) accountAnnotation(key string) (string, bool) {
 }
 
 // containers are the init containers, then the containers: both webhooks mutate both.
-func (w *workload) containers() []containerRef {
-	refs := make([]containerRef, 0, len(w.spec.InitContainers)+len(w.spec.Containers))
-	for i := range w.spec.InitContainers {
-		refs = append(refs, containerRef{Container: &w.spec.InitContainers[i], init: true})
-	}
-	for i := range w.spec.Containers {
-		refs = append(refs, containerRef{Container: &w.spec.Containers[i]})
-	}
-	return refs
-}
+func (w *workload) containers() []podspec.Container { return podspec.Containers(&w.spec) }
 
 // containersExcept are the containers not named in a comma-separated skip
 // annotation of the pod (the webhooks' skip-containers).
-func (w *workload) containersExcept(skipAnnotation string) []containerRef {
+func (w *workload) containersExcept(skipAnnotation string) []podspec.Container {
 	skip := map[string]bool{}
 	for _, name := range strings.Split(w.annotations[skipAnnotation], ",") {
 		skip[strings.TrimSpace(name)] = true
 	}
-	var refs []containerRef
+	var kept []podspec.Container
 	for _, c := range w.containers() {
 		if !skip[c.Name] {
-			refs = append(refs, c)
+			kept = append(kept, c)
 		}
 	}
-	return refs
+	return kept
 }
 
 // restartCommand re-creates the pod so the webhooks see it again.
@@ -72,143 +65,48 @@ func (w *workload) restartCommand() string {
 	return "kubectl delete pod " + w.name + " -n " + w.namespace + " (and create it again)"
 }
 
-type containerRef struct {
-	*corev1.Container
-	init bool
+// envOf maps a container's env; a variable taken from elsewhere (valueFrom)
+// maps to "<from …>".
+func envOf(c podspec.Container) map[string]string {
+	literal, elsewhere := podspec.Env(c.Container)
+	for name, from := range elsewhere {
+		literal[name] = "<from " + from + ">"
+	}
+	return literal
 }
 
-// env maps the container's literal env; a variable taken from elsewhere
-// (valueFrom) maps to "<from …>".
-func (c containerRef) env() map[string]string {
-	env := map[string]string{}
-	for _, e := range c.Env {
-		value := e.Value
-		if e.ValueFrom != nil {
-			value = "<from " + valueSource(e.ValueFrom) + ">"
-		}
-		env[e.Name] = value
-	}
-	return env
-}
-
-func valueSource(from *corev1.EnvVarSource) string {
-	switch {
-	case from.ConfigMapKeyRef != nil:
-		return "configmap " + from.ConfigMapKeyRef.Name + "/" + from.ConfigMapKeyRef.Key
-	case from.SecretKeyRef != nil:
-		return "secret " + from.SecretKeyRef.Name + "/" + from.SecretKeyRef.Key
-	case from.FieldRef != nil:
-		return from.FieldRef.FieldPath
-	default:
-		return "elsewhere"
-	}
-}
-
-func anyContainerHasEnv(spec corev1.PodSpec, name string) bool {
-	for _, containers := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
-		for _, c := range containers {
-			for _, e := range c.Env {
-				if e.Name == name {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// mountedFile finds the volume that provides file in the container: the
-// volume mounted at the deepest folder above it, and file's path inside it.
-func mountedFile(spec corev1.PodSpec, c *corev1.Container, file string) (*corev1.Volume, *corev1.VolumeMount, string) {
-	var best *corev1.VolumeMount
-	for i := range c.VolumeMounts {
-		m := &c.VolumeMounts[i]
-		dir := strings.TrimSuffix(m.MountPath, "/") + "/"
-		if strings.HasPrefix(file, dir) && (best == nil || len(m.MountPath) > len(best.MountPath)) {
-			best = m
-		}
-	}
-	if best == nil {
-		return nil, nil, ""
-	}
-	rel := strings.TrimPrefix(file, strings.TrimSuffix(best.MountPath, "/")+"/")
-	if best.SubPath != "" {
-		rel = path.Join(best.SubPath, rel)
-	}
-	for i := range spec.Volumes {
-		if spec.Volumes[i].Name == best.Name {
-			return &spec.Volumes[i], best, rel
-		}
-	}
-	return nil, best, rel
+// program is the command line the container starts: its command and arguments as
+// the pod spec gives them (empty when the image's own entrypoint runs).
+func program(c podspec.Container) []string {
+	return append(append([]string{}, c.Command...), c.Args...)
 }
 
 // tokenAt is the projected ServiceAccount token the container reads at file, if any.
-func tokenAt(spec corev1.PodSpec, c *corev1.Container, file string) *Token {
-	volume, mount, rel := mountedFile(spec, c, file)
-	if volume == nil || volume.Projected == nil {
+func tokenAt(spec *corev1.PodSpec, c *corev1.Container, file string) *Token {
+	f, err := podspec.Locate(spec, c, file)
+	if err != nil || f.Token() == nil {
 		return nil
 	}
-	for _, source := range volume.Projected.Sources {
-		token := source.ServiceAccountToken
-		if token == nil || path.Clean(token.Path) != path.Clean(rel) {
-			continue
-		}
-		found := &Token{Volume: volume.Name, Audience: token.Audience, MountPath: mount.MountPath, File: file}
-		if token.ExpirationSeconds != nil {
-			found.ExpirationSeconds = *token.ExpirationSeconds
-		}
-		return found
+	projection := f.Token()
+	token := &Token{Volume: f.Volume.Name, Audience: projection.Audience, MountPath: f.Mount.MountPath, File: file}
+	if projection.ExpirationSeconds != nil {
+		token.ExpirationSeconds = *projection.ExpirationSeconds
 	}
-	return nil
+	return token
 }
 
 // configMapItemAt is the ConfigMap (name and key) the container reads at file, if any.
-func configMapItemAt(spec corev1.PodSpec, c *corev1.Container, file string) (name, key string, ok bool) {
-	volume, _, rel := mountedFile(spec, c, file)
-	if volume == nil {
+func configMapItemAt(spec *corev1.PodSpec, c *corev1.Container, file string) (name, key string, ok bool) {
+	f, err := podspec.Locate(spec, c, file)
+	if err != nil {
 		return "", "", false
 	}
-	var projections []*corev1.ConfigMapProjection
-	if volume.ConfigMap != nil {
-		projections = append(projections, &corev1.ConfigMapProjection{LocalObjectReference: volume.ConfigMap.LocalObjectReference, Items: volume.ConfigMap.Items})
-	}
-	if volume.Projected != nil {
-		for _, source := range volume.Projected.Sources {
-			if source.ConfigMap != nil {
-				projections = append(projections, source.ConfigMap)
-			}
-		}
-	}
-	for _, projection := range projections {
-		if len(projection.Items) == 0 && !strings.Contains(rel, "/") {
-			return projection.Name, rel, true // every key, each as a file of its name
-		}
-		for _, item := range projection.Items {
-			if path.Clean(item.Path) == path.Clean(rel) {
-				return projection.Name, item.Key, true
-			}
+	for _, source := range f.Sources {
+		if source.ConfigMap != "" {
+			return source.ConfigMap, source.Key, true
 		}
 	}
 	return "", "", false
-}
-
-// referencedConfigMaps are the ConfigMaps a pod's volumes project.
-func referencedConfigMaps(spec corev1.PodSpec) []string {
-	var names []string
-	for _, v := range spec.Volumes {
-		if v.ConfigMap != nil {
-			names = append(names, v.ConfigMap.Name)
-		}
-		if v.Projected != nil {
-			for _, source := range v.Projected.Sources {
-				if source.ConfigMap != nil {
-					names = append(names, source.ConfigMap.Name)
-				}
-			}
-		}
-	}
-	return names
 }
 
 // hasVolume reports whether the pod has a volume whose name starts with prefix.
@@ -223,23 +121,8 @@ func (w *workload) hasVolume(prefix string) bool {
 
 // hasTokenAudience reports whether any projected token's audience starts with prefix.
 func (w *workload) hasTokenAudience(prefix string) bool {
-	for _, v := range w.spec.Volumes {
-		if v.Projected == nil {
-			continue
-		}
-		for _, source := range v.Projected.Sources {
-			if source.ServiceAccountToken != nil && strings.HasPrefix(source.ServiceAccountToken.Audience, prefix) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// anyContainerHasEnv reports whether any container sets one of names.
-func (w *workload) anyContainerHasEnv(names ...string) bool {
-	for _, name := range names {
-		if anyContainerHasEnv(w.spec, name) {
+	for _, token := range podspec.TokenProjections(&w.spec) {
+		if strings.HasPrefix(token.Audience, prefix) {
 			return true
 		}
 	}
@@ -257,10 +140,10 @@ type credentialConfiguration struct {
 
 // readCredentialConfiguration reads the external_account file the container
 // finds at file, from the ConfigMap mounted there; problem says what is wrong.
-func readCredentialConfiguration(w *workload, c containerRef, file string) (config credentialConfiguration, problem string) {
-	name, key, ok := configMapItemAt(w.spec, c.Container, file)
+func readCredentialConfiguration(w *workload, c podspec.Container, file string) (config credentialConfiguration, problem string) {
+	name, key, ok := configMapItemAt(&w.spec, c.Container, file)
 	if !ok {
-		return config, fmt.Sprintf("container %s: %s=%s but no mounted ConfigMap provides that file", c.Name, envGoogleCredentials, file)
+		return config, fmt.Sprintf("container %s: %s=%s but no mounted ConfigMap provides that file", c.Name, cloud.EnvGoogleCredentials, file)
 	}
 	cm, known := w.configMaps[name]
 	if !known || cm == nil {
@@ -277,10 +160,4 @@ func readCredentialConfiguration(w *workload, c containerRef, file string) (conf
 		return config, fmt.Sprintf("the credential file %s has type %q, not external_account", file, config.Type)
 	}
 	return config, ""
-}
-
-// program is the command line the container starts: its command and arguments as
-// the pod spec gives them (empty when the image's own entrypoint runs).
-func (c containerRef) program() []string {
-	return append(append([]string{}, c.Command...), c.Args...)
 }
