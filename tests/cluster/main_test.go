@@ -13,8 +13,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(leakChildEnv) != "" {
-		os.Exit(m.Run()) // the leak test's child starts its own cluster
+	if os.Getenv(leakChildEnv) != "" || os.Getenv(parallelChildEnv) != "" {
+		os.Exit(m.Run()) // the leak and parallel tests' children start their own clusters
 	}
 	// These tests prove the local provider itself, so it is pinned here;
 	// packages testing charts leave Provider empty and follow OSMO_CLUSTER.

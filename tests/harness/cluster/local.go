@@ -1,12 +1,14 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +34,17 @@ type LocalOptions struct {
 	// host processes with StartProcess (identity webhooks); an error rolls
 	// the whole cluster back.
 	AfterStart []func(ctx context.Context, l *Local) error
+
+	// takePorts hands out the control plane's ports; nil means
+	// FreeLoopbackPorts. Tests hand out a taken port with it.
+	takePorts func(n int) ([]int, error)
+}
+
+func (o LocalOptions) portSource() func(n int) ([]int, error) {
+	if o.takePorts == nil {
+		return FreeLoopbackPorts
+	}
+	return o.takePorts
 }
 
 // Local is a control plane of host processes: etcd, kube-apiserver,
@@ -62,12 +75,35 @@ func StartLocal(ctx context.Context, opts Options) (*Local, error) {
 	return startLocal(ctx, opts)
 }
 
-func startLocal(ctx context.Context, opts Options) (l *Local, err error) {
+// startAttempts bounds the starts on fresh ports after a port collision.
+// The port locks (ports.go) keep this package's clusters apart, so a retry is
+// for a program that bound a port without asking; five in a row is no
+// accident but a misconfigured machine.
+const startAttempts = 5
+
+func startLocal(ctx context.Context, opts Options) (*Local, error) {
 	began := time.Now()
 	binDir, err := resolveBinDir(opts.Local.BinDir)
 	if err != nil {
 		return nil, err
 	}
+	for attempt := 1; ; attempt++ {
+		l, err := startAttempt(ctx, opts, binDir)
+		if err == nil {
+			fmt.Fprintf(opts.out(), "cluster: local control plane ready in %.1fs (%s)\n", time.Since(began).Seconds(), l.layout)
+			return l, nil
+		}
+		var collision *portCollision
+		if !errors.As(err, &collision) || attempt == startAttempts || ctx.Err() != nil {
+			return nil, err
+		}
+		fmt.Fprintf(opts.out(), "cluster: start %d of %d failed, %s; starting again on fresh ports\n", attempt, startAttempts, collision.reason)
+	}
+}
+
+// startAttempt starts a cluster on ports of its own; when it fails, it has
+// stopped whatever it started and removed its state folder.
+func startAttempt(ctx context.Context, opts Options, binDir string) (l *Local, err error) {
 	dir, err := prepareLocalDir(opts.Local, opts.out())
 	if err != nil {
 		return nil, err
@@ -75,12 +111,10 @@ func startLocal(ctx context.Context, opts Options) (l *Local, err error) {
 	l = &Local{layout: planeLayout{dir: dir, binDir: binDir}, detached: opts.Local.Detached}
 	defer func() {
 		if err != nil {
-			err = fmt.Errorf("local cluster: %w\n%s", err, l.Logs())
-			_ = l.Stop(context.Background())
-			l = nil
+			err, l = l.rollBack(err), nil
 		}
 	}()
-	if err := l.bootstrap(ctx); err != nil {
+	if err := l.bootstrap(ctx, opts.Local.portSource()); err != nil {
 		return l, err
 	}
 	for _, hook := range opts.Local.AfterStart {
@@ -88,8 +122,70 @@ func startLocal(ctx context.Context, opts Options) (l *Local, err error) {
 			return l, err
 		}
 	}
-	fmt.Fprintf(opts.out(), "cluster: local control plane ready in %.1fs (%s)\n", time.Since(began).Seconds(), l.layout)
 	return l, nil
+}
+
+// rollBack stops a failed start and returns why it failed, with the logs. A
+// port collision comes back as a *portCollision, to start again, but only
+// once everything of this start is stopped.
+func (l *Local) rollBack(cause error) error {
+	collision := l.findPortCollision() // before Stop removes the logs
+	err := fmt.Errorf("local cluster: %w\n%s", cause, l.Logs())
+	if stopErr := l.Stop(context.Background()); stopErr != nil {
+		return errors.Join(err, fmt.Errorf("stop the failed start: %w", stopErr))
+	}
+	if collision != nil {
+		collision.err = err
+		return collision
+	}
+	return err
+}
+
+// portCollision is a start that failed because a component found its port
+// taken; reason names the component and quotes its log.
+type portCollision struct {
+	reason string
+	err    error
+}
+
+func (c *portCollision) Error() string { return c.err.Error() }
+func (c *portCollision) Unwrap() error { return c.err }
+
+// bindFailure is how Go programs (every component is one) report a bind to
+// a taken port: "listen tcp 127.0.0.1:2379: bind: address already in use".
+var bindFailure = regexp.MustCompile(`(listen tcp\S* \S+: bind: )?address already in use`)
+
+// collisionWindow is how much of each log's end findPortCollision reads: a
+// component that failed to bind says so among its last lines.
+const collisionWindow = 16 << 10
+
+// findPortCollision looks for a bind failure at the end of every log. It is
+// cheap enough to run on every poll of the start: a component that lost its
+// port usually exits, but one that ran on without it would leave readiness
+// waiting until the timeout, too late to start again.
+func (l *Local) findPortCollision() *portCollision {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.procs {
+		data, err := readTail(p.logPath, collisionWindow)
+		if err != nil || !bytes.Contains(data, []byte("address already in use")) {
+			continue
+		}
+		return &portCollision{reason: p.name + ": " + string(bindFailure.Find(data))}
+	}
+	return nil
+}
+
+// abortStart is the start's reason to stop waiting: a process exited, or a
+// log says a port was taken.
+func (l *Local) abortStart() error {
+	if err := l.firstExit(); err != nil {
+		return err
+	}
+	if collision := l.findPortCollision(); collision != nil {
+		return errors.New(collision.reason)
+	}
+	return nil
 }
 
 // resolveBinDir checks every component binary is there before anything starts.
@@ -139,8 +235,8 @@ func prepareLocalDir(opts LocalOptions, out io.Writer) (string, error) {
 
 // bootstrap writes the PKI and configs, starts the components and waits
 // until the cluster is ready to run a test.
-func (l *Local) bootstrap(ctx context.Context) error {
-	ports, err := FreeLoopbackPorts(3)
+func (l *Local) bootstrap(ctx context.Context, takePorts func(n int) ([]int, error)) error {
+	ports, err := takePorts(3)
 	if err != nil {
 		return err
 	}
@@ -157,7 +253,7 @@ func (l *Local) bootstrap(ctx context.Context) error {
 	if err := l.startAll(l.layout.storageAndAPI()); err != nil {
 		return err
 	}
-	if err := waitAPIReady(ctx, l.client, l.firstExit); err != nil {
+	if err := waitAPIReady(ctx, l.client, l.abortStart); err != nil {
 		return err
 	}
 	if err := l.startAll(l.layout.apiClients()); err != nil {
@@ -194,7 +290,7 @@ func (l *Local) writeFiles() error {
 // addNodeAndWait adds what a fresh control plane lacks (the node, anonymous
 // issuer discovery) and waits until a test could run.
 func (l *Local) addNodeAndWait(ctx context.Context) error {
-	abort := l.firstExit
+	abort := l.abortStart
 	if err := CreateFakeNode(ctx, l.client, FakeNodeName); err != nil {
 		return fmt.Errorf("create node %s: %w", FakeNodeName, err)
 	}

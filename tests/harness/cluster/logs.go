@@ -13,18 +13,7 @@ const logTailLines = 50
 // tailFile returns the last n lines of a file; it reads only the file's end,
 // since an API server log can grow to megabytes.
 func tailFile(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	defer f.Close()
-	const window = 64 << 10
-	info, err := f.Stat()
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	offset := max(info.Size()-window, 0)
-	data, err := io.ReadAll(io.NewSectionReader(f, offset, info.Size()-offset))
+	data, err := readTail(path, 64<<10)
 	if err != nil {
 		return fmt.Sprintf("(cannot read %s: %v)", path, err)
 	}
@@ -33,6 +22,21 @@ func tailFile(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// readTail returns the last window bytes of a file (all of a shorter one).
+func readTail(path string, window int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	offset := max(info.Size()-window, 0)
+	return io.ReadAll(io.NewSectionReader(f, offset, info.Size()-offset))
 }
 
 // formatLogTails renders named log files as tail sections, in the given order.
