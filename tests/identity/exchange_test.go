@@ -27,6 +27,7 @@ import (
 
 	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/cloudsts/cloudststest"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/exchange"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
@@ -550,7 +551,7 @@ func exchangeStandIn(t *testing.T, provider cloud.Provider) *cloudsts.Server {
 	if provider == cloud.Azure {
 		return standIn
 	}
-	return cloudsts.StartT(t)
+	return cloudststest.Start(t)
 }
 
 // exchangeIssuer is the cluster's service account issuer as a cloud registers it.

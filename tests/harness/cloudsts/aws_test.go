@@ -14,6 +14,7 @@ import (
 
 	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/cloudsts/cloudststest"
 )
 
 const (
@@ -141,7 +142,7 @@ func TestAWSWebIdentity(t *testing.T) {
 // AWS_CA_BUNDLE alone (no loopback guard here: the SDK builds its client).
 func TestAWSWebIdentityFromEnvironmentOnly(t *testing.T) {
 	cluster := newFakeIssuer(t, issuerOptions{})
-	s := cloudsts.StartT(t)
+	s := cloudststest.Start(t)
 	if err := s.TrustAWS(cloudsts.AWSRole{RoleARN: awsRoleARN, Issuer: cluster.issuer(), Subject: "system:serviceaccount:apps:api"}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/cloudsts/cloudststest"
 )
 
 const (
@@ -105,7 +106,7 @@ func TestEntraWorkloadIdentity(t *testing.T) {
 // uses, configured only by the environment the Azure webhook injects.
 func TestEntraDefaultAzureCredential(t *testing.T) {
 	cluster := newFakeIssuer(t, issuerOptions{})
-	s := cloudsts.StartT(t)
+	s := cloudststest.Start(t)
 	if err := s.TrustEntra(cloudsts.EntraCredential{TenantID: entraTenant, ClientID: entraClientID, Issuer: cluster.issuer(), Subject: "system:serviceaccount:apps:api"}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,8 @@
 package cloudsts_test
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
-	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +12,7 @@ import (
 
 	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/tokenissuer"
 )
 
 // RSA keys are slow to generate: one for "this cluster", one for "another
@@ -32,7 +23,7 @@ var (
 )
 
 func mustRSA() *rsa.PrivateKey {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := tokenissuer.NewRSAKey()
 	if err != nil {
 		panic(err)
 	}
@@ -42,14 +33,7 @@ func mustRSA() *rsa.PrivateKey {
 // fakeIssuer is a cluster's service-account issuer as a cloud sees it: OIDC
 // discovery and a JWKS over HTTPS, and tokens shaped like a projected
 // ServiceAccount token (what TokenRequest returns on a v1.34 cluster).
-type fakeIssuer struct {
-	url       string // iss, and where discovery is served unless issuerName is set
-	serverURL string // where discovery is served
-	caPEM     []byte
-	rsaKid    string
-	ecKey     *ecdsa.PrivateKey
-	ecKid     string
-}
+type fakeIssuer struct{ *tokenissuer.Issuer }
 
 type issuerOptions struct {
 	issuerName string // iss and discovery "issuer" when not the server's URL
@@ -58,117 +42,51 @@ type issuerOptions struct {
 
 func newFakeIssuer(t *testing.T, opts issuerOptions) *fakeIssuer {
 	t.Helper()
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	issuer, err := tokenissuer.Start(tokenissuer.Options{Name: opts.issuerName, JWKSURI: opts.jwksURI, RSAKey: clusterKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeIssuer{rsaKid: "rsa-" + t.Name(), ecKey: ecKey, ecKid: "ec-" + t.Name()}
-	mux := http.NewServeMux()
-	srv := httptest.NewTLSServer(mux)
-	t.Cleanup(srv.Close)
-	f.url, f.serverURL = srv.URL, srv.URL
-	if opts.issuerName != "" {
-		f.url = opts.issuerName
-	}
-	jwksURI := srv.URL + "/openid/v1/jwks"
-	if opts.jwksURI != "" {
-		jwksURI = opts.jwksURI
-	}
-	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		writeTestJSON(w, map[string]any{
-			"issuer":                                f.url,
-			"jwks_uri":                              jwksURI,
-			"response_types_supported":              []string{"id_token"},
-			"subject_types_supported":               []string{"public"},
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	})
-	mux.HandleFunc("GET /openid/v1/jwks", func(w http.ResponseWriter, r *http.Request) {
-		pub := clusterKey().PublicKey
-		writeTestJSON(w, map[string]any{"keys": []map[string]string{
-			{"use": "sig", "kty": "RSA", "kid": f.rsaKid, "alg": "RS256", "n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes())},
-			{"use": "sig", "kty": "EC", "kid": f.ecKid, "alg": "ES256", "crv": "P-256", "x": b64(pad32(f.ecKey.X)), "y": b64(pad32(f.ecKey.Y))},
-		}})
-	})
-	f.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return f
+	t.Cleanup(func() { issuer.Close() })
+	return &fakeIssuer{issuer}
 }
 
-func (f *fakeIssuer) issuer() cloudsts.Issuer { return cloudsts.Issuer{URL: f.url, CAPEM: f.caPEM} }
+func (f *fakeIssuer) issuer() cloudsts.Issuer { return cloudsts.Issuer{URL: f.URL(), CAPEM: f.CAPEM()} }
 
 // claims are those of a projected token for namespace/serviceAccount with
 // the kubelet's default 1 h lifetime, issued at now.
 func (f *fakeIssuer) claims(namespace, serviceAccount, audience string, now time.Time) map[string]any {
-	return map[string]any{
-		"iss": f.url,
-		"sub": "system:serviceaccount:" + namespace + ":" + serviceAccount,
-		"aud": []string{audience},
-		"exp": now.Add(time.Hour).Unix(),
-		"iat": now.Unix(),
-		"nbf": now.Unix(),
-		"jti": rand.Text(),
-		"kubernetes.io": map[string]any{
-			"namespace":      namespace,
-			"node":           map[string]string{"name": "kwok-node-0", "uid": "8f0c1b7e-0000-4000-8000-000000000001"},
-			"pod":            map[string]string{"name": serviceAccount + "-7d9f8", "uid": "8f0c1b7e-0000-4000-8000-000000000002"},
-			"serviceaccount": map[string]string{"name": serviceAccount, "uid": "8f0c1b7e-0000-4000-8000-000000000003"},
-		},
-	}
+	return f.ProjectedClaims(namespace, serviceAccount, []string{audience}, now, time.Hour)
 }
 
 // signRS256 signs with this cluster's key, or with key under this cluster's
 // kid (a token minted by another cluster that happens to reuse the kid).
 func (f *fakeIssuer) signRS256(t *testing.T, claims map[string]any, key *rsa.PrivateKey) string {
 	t.Helper()
-	return f.signRS256WithHeader(t, map[string]string{"alg": "RS256", "kid": f.rsaKid}, claims, key)
+	return f.signRS256WithHeader(t, tokenissuer.Header{Alg: "RS256", Kid: f.RSAKeyID()}, claims, key)
 }
 
-func (f *fakeIssuer) signRS256WithHeader(t *testing.T, header map[string]string, claims map[string]any, key *rsa.PrivateKey) string {
+func (f *fakeIssuer) signRS256WithHeader(t *testing.T, header tokenissuer.Header, claims map[string]any, key *rsa.PrivateKey) string {
 	t.Helper()
 	if key == nil {
 		key = clusterKey()
 	}
-	input := jwsInput(t, header, claims)
-	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+	token, err := tokenissuer.Sign(header, claims, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return input + "." + b64(sig)
+	return token
 }
 
 func (f *fakeIssuer) signES256(t *testing.T, claims map[string]any) string {
 	t.Helper()
-	input := jwsInput(t, map[string]string{"alg": "ES256", "kid": f.ecKid}, claims)
-	digest := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, f.ecKey, digest[:])
+	token, err := f.SignES256(claims)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return input + "." + b64(append(pad32(r), pad32(s)...))
-}
-
-func jwsInput(t *testing.T, header map[string]string, claims map[string]any) string {
-	t.Helper()
-	h, err := json.Marshal(header)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b64(h) + "." + b64(c)
+	return token
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-func pad32(n *big.Int) []byte { return n.FillBytes(make([]byte, 32)) }
-
-func writeTestJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
-}
 
 // writeToken writes a token where a projected volume would put it.
 func writeToken(t *testing.T, token string) string {

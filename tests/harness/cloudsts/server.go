@@ -2,27 +2,21 @@ package cloudsts
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/osmo-wi/charts/tests/harness/cloud"
+	"github.com/osmo-wi/charts/tests/harness/testca"
 )
 
 const (
@@ -90,41 +84,27 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// StartT starts a stand-in for a test and stops it when the test ends; the
-// test fails if any request through Client was refused for leaving loopback.
-func StartT(t testing.TB) *Server {
-	t.Helper()
-	s := &Server{}
-	if err := s.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if refused := s.Refused(); len(refused) > 0 {
-			t.Errorf("cloudsts stand-in: requests off loopback were refused (a leak towards a real cloud): %q", refused)
-		}
-		if err := s.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
-// Start generates a CA and a serving certificate for 127.0.0.1, ::1 and
-// localhost, and serves HTTPS on a random 127.0.0.1 port until Stop.
+// Start generates a CA (testca) and a serving certificate for 127.0.0.1, ::1
+// and localhost, and serves HTTPS on a random 127.0.0.1 port until Stop.
+// Tests use cloudststest.Start, which also fails the test on a leak.
 func (s *Server) Start(ctx context.Context) error {
 	if s.http != nil {
 		return errors.New("cloudsts stand-in: already started")
 	}
-	cert, caPEM, err := newServingCert()
+	ca, err := testca.New("cloudsts stand-in CA (tests only)")
 	if err != nil {
-		return fmt.Errorf("cloudsts stand-in: generating certificates: %w", err)
+		return fmt.Errorf("cloudsts stand-in: generating its CA: %w", err)
+	}
+	cert, err := ca.ServingCert()
+	if err != nil {
+		return fmt.Errorf("cloudsts stand-in: generating its certificate: %w", err)
 	}
 	var lc net.ListenConfig
 	listener, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("cloudsts stand-in: listening on 127.0.0.1: %w", err)
 	}
-	s.caPEM = caPEM
+	s.caPEM = ca.CertPEM()
 	s.listener = listener
 	s.url = "https://" + listener.Addr().String()
 	s.http = &http.Server{
@@ -253,52 +233,4 @@ func randomHex(bytes int) string {
 	b := make([]byte, bytes)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// newServingCert makes a throwaway CA and a certificate it signs for the
-// loopback names; the CA is returned as PEM for clients to trust.
-func newServingCert() (tls.Certificate, []byte, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	notBefore := time.Now().Add(-time.Hour)
-	caTemplate := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "cloudsts stand-in CA (tests only)"},
-		NotBefore:             notBefore,
-		NotAfter:              notBefore.Add(48 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	leafTemplate := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "cloudsts stand-in"},
-		NotBefore:    notBefore,
-		NotAfter:     notBefore.Add(48 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTemplate, ca, &leafKey.PublicKey, caKey)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	cert := tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}
-	return cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), nil
 }

@@ -5,12 +5,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/testca"
+	"github.com/osmo-wi/charts/tests/harness/tokenissuer"
 )
 
 // TestIssuerVerify proves each verification check on its own, without an SDK
@@ -30,7 +33,7 @@ func TestIssuerVerify(t *testing.T) {
 	}
 	signed := cluster.signRS256(t, valid(), nil)
 	parts := strings.Split(signed, ".")
-	tampered := parts[0] + "." + b64([]byte(`{"iss":"`+cluster.url+`","sub":"system:serviceaccount:kube-system:admin","aud":"aud","exp":`+strconv.FormatInt(now.Add(time.Hour).Unix(), 10)+`}`)) + "." + parts[2]
+	tampered := parts[0] + "." + b64([]byte(`{"iss":"`+cluster.URL()+`","sub":"system:serviceaccount:kube-system:admin","aud":"aud","exp":`+strconv.FormatInt(now.Add(time.Hour).Unix(), 10)+`}`)) + "." + parts[2]
 
 	for _, tc := range []struct {
 		name   string // what the case proves
@@ -43,8 +46,8 @@ func TestIssuerVerify(t *testing.T) {
 		{name: "a token just past exp verifies within the clock skew", token: signed, at: now.Add(time.Hour + time.Minute)},
 		{name: "a payload changed after signing fails the signature", token: tampered, failed: cloudsts.CheckSignature},
 		{name: "a key of another cluster under the same kid fails the signature", token: cluster.signRS256(t, valid(), otherClusterKey()), failed: cloudsts.CheckSignature},
-		{name: "an unknown kid fails the signature", token: cluster.signRS256WithHeader(t, map[string]string{"alg": "RS256", "kid": "rotated-away"}, valid(), nil), failed: cloudsts.CheckSignature},
-		{name: "alg none fails the signature", token: b64([]byte(`{"alg":"none","kid":"`+cluster.rsaKid+`"}`)) + "." + parts[1] + ".", failed: cloudsts.CheckSignature},
+		{name: "an unknown kid fails the signature", token: cluster.signRS256WithHeader(t, tokenissuer.Header{Alg: "RS256", Kid: "rotated-away"}, valid(), nil), failed: cloudsts.CheckSignature},
+		{name: "alg none fails the signature", token: b64([]byte(`{"alg":"none","kid":"`+cluster.RSAKeyID()+`"}`)) + "." + parts[1] + ".", failed: cloudsts.CheckSignature},
 		{name: "another iss fails the issuer", token: cluster.signRS256(t, with("iss", "https://127.0.0.1:1"), nil), failed: cloudsts.CheckIssuer},
 		{name: "past exp plus skew fails the lifetime", token: signed, at: now.Add(time.Hour + cloudsts.ClockSkew + time.Second), failed: cloudsts.CheckLifetime},
 		{name: "nbf in the future fails the lifetime", token: cluster.signRS256(t, with("nbf", now.Add(time.Hour).Unix()), nil), failed: cloudsts.CheckLifetime},
@@ -82,6 +85,7 @@ func TestIssuerDiscovery(t *testing.T) {
 	const inCluster = "https://kubernetes.default.svc.cluster.local"
 	cluster := newFakeIssuer(t, issuerOptions{issuerName: inCluster, jwksURI: "https://172.18.0.2:6443/openid/v1/jwks"})
 	token := cluster.signRS256(t, cluster.claims("apps", "api", "aud", time.Now()), nil)
+	another := newFakeIssuer(t, issuerOptions{})
 
 	forbidden := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"kind":"Status","reason":"Forbidden"}`, http.StatusForbidden)
@@ -94,15 +98,15 @@ func TestIssuerDiscovery(t *testing.T) {
 		want   string // in the error; "" means the token verifies
 	}{
 		{name: "a discovery base stands in for the issuer host, and the jwks_uri is read from it",
-			issuer: cloudsts.Issuer{URL: inCluster, DiscoveryURL: cluster.serverURL, CAPEM: cluster.caPEM}},
+			issuer: cloudsts.Issuer{URL: inCluster, DiscoveryURL: cluster.ServerURL(), CAPEM: cluster.CAPEM()}},
 		{name: "an explicit JWKS URL overrides jwks_uri",
-			issuer: cloudsts.Issuer{URL: inCluster, DiscoveryURL: cluster.serverURL, JWKSURL: cluster.serverURL + "/openid/v1/jwks", CAPEM: cluster.caPEM}},
+			issuer: cloudsts.Issuer{URL: inCluster, DiscoveryURL: cluster.ServerURL(), JWKSURL: cluster.ServerURL() + "/openid/v1/jwks", CAPEM: cluster.CAPEM()}},
 		{name: "an issuer host off loopback is refused, not resolved",
-			issuer: cloudsts.Issuer{URL: inCluster, CAPEM: cluster.caPEM}, want: "tests may reach only loopback hosts"},
+			issuer: cloudsts.Issuer{URL: inCluster, CAPEM: cluster.CAPEM()}, want: "tests may reach only loopback hosts"},
 		{name: "a CA that did not sign the discovery server is refused",
-			issuer: cloudsts.Issuer{URL: inCluster, DiscoveryURL: cluster.serverURL, CAPEM: otherCA(t)}, want: "certificate"},
+			issuer: cloudsts.Issuer{URL: inCluster, DiscoveryURL: cluster.ServerURL(), CAPEM: otherCA(t)}, want: "certificate"},
 		{name: "a discovery document naming another issuer is refused",
-			issuer: cloudsts.Issuer{URL: inCluster, DiscoveryURL: newFakeIssuer(t, issuerOptions{}).serverURL, CAPEM: cluster.caPEM}, want: "names issuer"},
+			issuer: cloudsts.Issuer{URL: inCluster, DiscoveryURL: another.ServerURL(), CAPEM: slices.Concat(cluster.CAPEM(), another.CAPEM())}, want: "names issuer"},
 		{name: "a cluster refusing anonymous discovery says which binding is missing",
 			issuer: cloudsts.Issuer{URL: inCluster, DiscoveryURL: forbidden.URL, HTTPClient: forbidden.Client()}, want: "system:service-account-issuer-discovery"},
 	} {
@@ -122,15 +126,13 @@ func TestIssuerDiscovery(t *testing.T) {
 	}
 }
 
-// otherCA is a CA that signed no discovery server (not another fake
-// issuer's: every httptest server shares one certificate).
+// otherCA is a CA that signed no discovery server.
 func otherCA(t *testing.T) []byte {
-	s := &cloudsts.Server{}
-	if err := s.Start(t.Context()); err != nil {
+	ca, err := testca.New("a CA that signed nothing (tests only)")
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Stop()
-	return s.CAPEM()
+	return ca.CertPEM()
 }
 
 // TestLoopbackGuard proves the client handed to SDKs never leaves loopback.

@@ -301,7 +301,7 @@ func (p *proof) presentToken(inPodPath string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if claims, err := peekClaims(string(raw)); err == nil {
+	if claims, err := cloudsts.ReadClaims(string(raw)); err == nil {
 		p.Issuer, p.Subject, p.Audience = claims.Issuer, claims.Subject, claims.Audience
 	}
 	if p.files.token != "" {

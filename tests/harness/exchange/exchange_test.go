@@ -1,16 +1,6 @@
 package exchange_test
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
-	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -29,7 +19,9 @@ import (
 
 	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
+	"github.com/osmo-wi/charts/tests/harness/cloudsts/cloudststest"
 	"github.com/osmo-wi/charts/tests/harness/exchange"
+	"github.com/osmo-wi/charts/tests/harness/tokenissuer"
 )
 
 const (
@@ -43,33 +35,20 @@ const (
 )
 
 // fakeCluster is an API server as far as the exchange needs one: a fake
-// clientset whose TokenRequests are signed with a key its issuer publishes.
+// clientset whose TokenRequests are signed by an issuer that publishes its keys.
 type fakeCluster struct {
 	kube     *fake.Clientset
 	issuer   cloudsts.Issuer
-	key      *rsa.PrivateKey
 	mu       sync.Mutex
 	requests []*authenticationv1.TokenRequest
 }
 
 func newFakeCluster(t *testing.T, objects ...runtime.Object) *fakeCluster {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	tokens, err := tokenissuer.Start(tokenissuer.Options{})
 	require.NoError(t, err)
-	f := &fakeCluster{kube: fake.NewClientset(objects...), key: key}
-	mux := http.NewServeMux()
-	srv := httptest.NewTLSServer(mux)
-	t.Cleanup(srv.Close)
-	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "jwks_uri": srv.URL + "/openid/v1/jwks"})
-	})
-	mux.HandleFunc("GET /openid/v1/jwks", func(w http.ResponseWriter, _ *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
-			"kty": "RSA", "alg": "RS256", "use": "sig", "kid": "k1",
-			"n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes()),
-		}}})
-	})
-	f.issuer = cloudsts.Issuer{URL: srv.URL, CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})}
+	t.Cleanup(func() { tokens.Close() })
+	f := &fakeCluster{kube: fake.NewClientset(objects...), issuer: cloudsts.Issuer{URL: tokens.URL(), CAPEM: tokens.CAPEM()}}
 	f.kube.PrependReactor("create", "serviceaccounts", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		create := action.(k8stesting.CreateAction)
 		if action.GetSubresource() != "token" {
@@ -79,31 +58,15 @@ func newFakeCluster(t *testing.T, objects ...runtime.Object) *fakeCluster {
 		f.mu.Lock()
 		f.requests = append(f.requests, request.DeepCopy())
 		f.mu.Unlock()
-		now := time.Now()
-		claims := map[string]any{
-			"iss": srv.URL, "sub": "system:serviceaccount:" + action.GetNamespace() + ":" + create.(k8stesting.CreateActionImpl).Name,
-			"aud": request.Spec.Audiences, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Duration(*request.Spec.ExpirationSeconds) * time.Second).Unix(),
-		}
+		lifetime := time.Duration(*request.Spec.ExpirationSeconds) * time.Second
+		claims := tokens.ProjectedClaims(action.GetNamespace(), create.(k8stesting.CreateActionImpl).Name, request.Spec.Audiences, time.Now(), lifetime)
 		out := request.DeepCopy()
-		out.Status.Token = f.sign(t, claims)
-		return true, out, nil
+		var err error
+		out.Status.Token, err = tokens.Sign(claims)
+		return true, out, err
 	})
 	return f
 }
-
-func (f *fakeCluster) sign(t *testing.T, claims map[string]any) string {
-	header, err := json.Marshal(map[string]string{"alg": "RS256", "kid": "k1", "typ": "JWT"})
-	require.NoError(t, err)
-	payload, err := json.Marshal(claims)
-	require.NoError(t, err)
-	input := b64(header) + "." + b64(payload)
-	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, f.key, crypto.SHA256, digest[:])
-	require.NoError(t, err)
-	return input + "." + b64(sig)
-}
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // testPod is a pod as the API server returns it, with a projected token
 // volume mounted at dir holding tokenPath for audience, and env.
@@ -128,7 +91,7 @@ func subject() string { return "system:serviceaccount:" + testNamespace + ":" + 
 
 func TestProveAzure(t *testing.T) {
 	cluster := newFakeCluster(t)
-	s := cloudsts.StartT(t)
+	s := cloudststest.Start(t)
 	fed := exchange.Federation{Provider: cloud.Azure, Issuer: cluster.issuer, Namespace: testNamespace, ServiceAccount: testAccount, TenantID: testTenantID, ClientID: testClientID}
 	require.NoError(t, fed.Register(s))
 	pod := testPod("azure-identity-token", "/var/run/secrets/azure/tokens", "azure-identity-token", "api://AzureADTokenExchange", map[string]string{
@@ -178,7 +141,7 @@ func TestProveAzure(t *testing.T) {
 
 func TestProveAWSRestoresTheEnvironment(t *testing.T) {
 	cluster := newFakeCluster(t)
-	s := cloudsts.StartT(t)
+	s := cloudststest.Start(t)
 	require.NoError(t, exchange.Federation{Provider: cloud.AWS, Issuer: cluster.issuer, Namespace: testNamespace, ServiceAccount: testAccount, RoleARN: testRoleARN}.Register(s))
 	pod := testPod("aws-iam-token", "/var/run/secrets/eks.amazonaws.com/serviceaccount", "token", "sts.amazonaws.com", map[string]string{
 		"AWS_ROLE_ARN": testRoleARN, "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
@@ -205,7 +168,7 @@ func TestProveGoogleWithImpersonation(t *testing.T) {
   "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/` + testGoogleSA + `:generateAccessToken"}`
 	configMap := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: "api-gcp-credentials"}, Data: map[string]string{"credential-configuration.json": credentialFile}}
 	cluster := newFakeCluster(t, configMap)
-	s := cloudsts.StartT(t)
+	s := cloudststest.Start(t)
 	pod := testPod("gcp-ksa", "/var/run/secrets/tokens/gcp-ksa", "token", testProvider,
 		map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": "/var/run/secrets/tokens/gcp-ksa/credential-configuration.json"},
 		corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{
@@ -232,7 +195,7 @@ func TestProveGoogleWithImpersonation(t *testing.T) {
 
 func TestProveWithoutIdentity(t *testing.T) {
 	cluster := newFakeCluster(t)
-	s := cloudsts.StartT(t)
+	s := cloudststest.Start(t)
 	pod := testPod("other", "/data", "token", "", nil)
 	r := exchange.Prove(t.Context(), cluster.kube, pod, s)
 	assert.ErrorIs(t, r.Err, exchange.ErrNoIdentity)

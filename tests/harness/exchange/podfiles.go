@@ -2,13 +2,10 @@ package exchange
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -152,38 +149,4 @@ func (f *podFiles) secretKey(ctx context.Context, name, key string) (content []b
 	}
 	value, ok := secret.Data[key]
 	return value, ok, nil
-}
-
-// claims are a token's claims as presented, not verified (the stand-in verifies).
-type claims struct {
-	Issuer   string
-	Subject  string
-	Audience []string
-}
-
-func peekClaims(token string) (claims, error) {
-	parts := strings.Split(strings.TrimSpace(token), ".")
-	if len(parts) != 3 {
-		return claims{}, fmt.Errorf("not a JWT: %d parts", len(parts))
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return claims{}, err
-	}
-	var raw struct {
-		Iss string          `json:"iss"`
-		Sub string          `json:"sub"`
-		Aud json.RawMessage `json:"aud"`
-	}
-	if err := json.Unmarshal(payload, &raw); err != nil {
-		return claims{}, err
-	}
-	c := claims{Issuer: raw.Iss, Subject: raw.Sub}
-	var one string
-	if json.Unmarshal(raw.Aud, &one) == nil {
-		c.Audience = []string{one}
-	} else {
-		_ = json.Unmarshal(raw.Aud, &c.Audience)
-	}
-	return c, nil
 }
