@@ -15,32 +15,34 @@
 //     pod's ServiceAccount with the audience and expiration of the pod's
 //     projected volume, bound to the pod (kind Pod, name, uid), written under a
 //     temporary folder at the path the env names (in-pod /a/b is <tmp>/a/b);
-//  3. runs the real SDK (azidentity, aws-sdk-go-v2's default chain,
-//     golang.org/x/oauth2/google external account) with exactly the pod's env,
-//     except what must change to reach the stand-in, which the Result lists
-//     in Rewrites: the token file's host path; Azure's
-//     DisableInstanceDiscovery; AWS_ENDPOINT_URL_STS, AWS_CA_BUNDLE (the
-//     stand-in's CA) and absent shared config files for AWS; the credential
-//     file's token_url, service_account_impersonation_url and
+//  3. runs the real SDK (azidentity, aws-sdk-go-v2's credential providers as
+//     its default chain picks them from the env, golang.org/x/oauth2/google
+//     external account) with exactly the pod's env, except what must change
+//     to reach the stand-in, which the Result lists in Rewrites: the token
+//     file's host path; Azure's DisableInstanceDiscovery; for AWS the STS
+//     endpoint (the stand-in, as AWS_ENDPOINT_URL_STS would set it), the
+//     stand-in's CA as the only trusted root, and no shared config files;
+//     the credential file's token_url, service_account_impersonation_url and
 //     credential_source.file for Google; retries kept but without backoff;
 //  4. returns what the SDK got: an access token, or its error as it surfaced it.
 //
 // Nothing leaves loopback: Azure and Google use the stand-in's loopback-only
 // client (Server.Client), AWS a client whose dialer itself refuses every
-// address off loopback and every DNS lookup (the SDK must build its own
-// client to honour AWS_CA_BUNDLE, and its IMDS client re-derives the
+// address off loopback and every DNS lookup (its IMDS client re-derives the
 // transport's dialer, so a transport-level check alone is bypassed). The
 // first attempt stops the proof and fails it (Result.Refused, Result.Err).
 //
 // Register a cluster's issuer with KubernetesIssuer: discovery and keys read
 // from the API server with a loopback-only client trusting the cluster CA.
 //
-// The AWS default chain reads only the process environment, so its config is
-// loaded with the pod's AWS_* variables swapped into the process environment
-// under a package mutex and restored at once (milliseconds; the exchange
-// itself runs outside the lock). Only AWS_* variables change, and only for
-// that window: a parallel caller that reads AWS_* itself could see them.
-// Azure and Google take everything explicitly and touch no environment; a
+// No SDK reads or is given this process's environment for the pod's
+// identity, so proofs run concurrently and leave the process as it was. The
+// AWS default chain (config.LoadDefaultConfig) reads only the process
+// environment, so the proof configures aws-sdk-go-v2 per call instead: the
+// pod's region, an STS client with the stand-in as BaseEndpoint, the
+// credentials provider the chain would pick from the pod's env (static keys,
+// web identity, container credentials, instance metadata, in its order) and
+// the loopback client. Azure and Google take everything explicitly too; a
 // variable the pod lacks but this process sets (which azidentity would read
 // instead) is an error, not a silent fallback.
 //

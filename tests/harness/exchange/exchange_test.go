@@ -139,26 +139,62 @@ func TestProveAzure(t *testing.T) {
 	})
 }
 
-func TestProveAWSRestoresTheEnvironment(t *testing.T) {
+// The AWS SDK is configured per call from the pod's env: this process's
+// AWS_* variables (this machine exports AWS_CA_BUNDLE) never reach it, and
+// proofs running at once never make the pod's env visible to the process.
+func TestProveAWSIgnoresTheProcessEnvironment(t *testing.T) {
 	cluster := newFakeCluster(t)
 	s := cloudststest.Start(t)
 	require.NoError(t, exchange.Federation{Provider: cloud.AWS, Issuer: cluster.issuer, Namespace: testNamespace, ServiceAccount: testAccount, RoleARN: testRoleARN}.Register(s))
-	pod := testPod("aws-iam-token", "/var/run/secrets/eks.amazonaws.com/serviceaccount", "token", "sts.amazonaws.com", map[string]string{
-		"AWS_ROLE_ARN": testRoleARN, "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
-		"AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-west-2", "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+	pod := testPod(cloud.AWSTokenVolume, "/var/run/secrets/eks.amazonaws.com/serviceaccount", "token", cloud.AWSAudience, map[string]string{
+		cloud.EnvAWSRoleARN: testRoleARN, cloud.EnvAWSTokenFile: cloud.AWSTokenFile,
+		cloud.EnvAWSRegion: "us-west-2", "AWS_DEFAULT_REGION": "us-west-2", "AWS_STS_REGIONAL_ENDPOINTS": "regional",
 	})
-	t.Setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt") // as this machine exports it
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAHOSTKEYMUSTNOTLEAK")         // would win over web identity if it leaked in
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "host-secret")
+	host := map[string]string{
+		"AWS_CA_BUNDLE":         "/etc/ssl/certs/ca-certificates.crt", // as this machine exports it
+		"AWS_ACCESS_KEY_ID":     "AKIAHOSTKEYMUSTNOTLEAK",             // would win over web identity if it leaked in
+		"AWS_SECRET_ACCESS_KEY": "host-secret",
+		"AWS_ROLE_ARN":          "arn:aws:iam::999999999999:role/the-host",
+		"AWS_ENDPOINT_URL_STS":  "https://127.0.0.1:1",
+		"AWS_REGION":            "eu-north-1",
+	}
+	for name, value := range host {
+		t.Setenv(name, value)
+	}
 
-	r := exchange.Prove(t.Context(), cluster.kube, pod, s)
-	require.True(t, r.OK(), "%s", r)
-	assert.Equal(t, testRoleARN, r.Identity)
-	assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-aws."))
-	assert.Equal(t, "/etc/ssl/certs/ca-certificates.crt", os.Getenv("AWS_CA_BUNDLE"), "restored")
-	assert.Equal(t, "AKIAHOSTKEYMUSTNOTLEAK", os.Getenv("AWS_ACCESS_KEY_ID"), "restored")
-	_, set := os.LookupEnv("AWS_ROLE_ARN")
-	assert.False(t, set, "the pod's env is gone again")
+	watching, sawPodEnv := make(chan struct{}), make(chan bool, 1)
+	go func() { // what a goroutine reading the environment during the proofs sees
+		saw := false
+		for {
+			select {
+			case <-watching:
+				sawPodEnv <- saw
+				return
+			default:
+				saw = saw || os.Getenv("AWS_ROLE_ARN") != host["AWS_ROLE_ARN"]
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	results := make([]exchange.Result, 8)
+	for i := range results {
+		wg.Go(func() { results[i] = exchange.Prove(t.Context(), cluster.kube, pod, s) })
+	}
+	wg.Wait()
+	close(watching)
+
+	for _, r := range results {
+		require.True(t, r.OK(), "%s", r)
+		assert.Equal(t, testRoleARN, r.Identity)
+		assert.True(t, strings.HasPrefix(r.AccessToken, "cloudsts-stand-in-aws."))
+	}
+	for _, e := range s.ExchangesFor(cloud.AWS) {
+		assert.Equal(t, testRoleARN, e.Identity, "the stand-in saw the pod's role, not the host's")
+	}
+	assert.False(t, <-sawPodEnv, "the process environment never held the pod's env")
+	for name, value := range host {
+		assert.Equal(t, value, os.Getenv(name), "%s untouched", name)
+	}
 }
 
 func TestProveGoogleWithImpersonation(t *testing.T) {
