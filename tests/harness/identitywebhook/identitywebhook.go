@@ -1,8 +1,8 @@
 // Package identitywebhook runs the real cloud identity webhooks beside a local
 // cluster, as host processes sharing its lifecycle: the Azure Workload Identity
-// webhook (v1.6.0) and the EKS pod identity webhook (v0.6.17), built from their
-// Go modules by `make tools`. Each serves a certificate signed by the cluster's
-// CA and is registered with a URL MutatingWebhookConfiguration, so the API
+// webhook and the EKS pod identity webhook (versions pinned in package
+// versions), built from their Go modules by `make tools`. Each serves a
+// certificate signed by the cluster's CA and is registered with a URL MutatingWebhookConfiguration, so the API
 // server calls it for every pod it admits, as in AKS and EKS.
 package identitywebhook
 
@@ -10,21 +10,20 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/osmo-wi/charts/tests/harness/cloud"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/tests/harness/poll"
 	"github.com/osmo-wi/charts/tests/harness/project"
 )
 
@@ -34,7 +33,7 @@ const (
 	DefaultAWSRegion     = "us-west-2"
 
 	// AzurePort is fixed: the Azure webhook always listens on :9443 (no flag),
-	// so one runs per machine at a time.
+	// so one runs per machine at a time (see claimAzurePort).
 	AzurePort = 9443
 )
 
@@ -105,17 +104,20 @@ func startAzure(ctx context.Context, l *cluster.Local, opts Options, certDir str
 	if err != nil {
 		return err
 	}
-	if err := claimAzurePort(ctx, opts.AzureLockWait); err != nil {
+	release, err := claimAzurePort(ctx, opts.AzureLockWait)
+	if err != nil {
 		return err
 	}
 	ports, err := cluster.FreeLoopbackPorts(1)
 	if err != nil {
+		release()
 		return err
 	}
 	env := []string{"AZURE_TENANT_ID=" + opts.AzureTenantID}
 	if opts.AzureAuthorityHost != "" {
 		environment, err := writeAzureEnvironment(l.Dir(), opts.AzureAuthorityHost)
 		if err != nil {
+			release()
 			return err
 		}
 		env = append(env, "AZURE_ENVIRONMENT=AzureStackCloud", "AZURE_ENVIRONMENT_FILEPATH="+environment)
@@ -128,9 +130,11 @@ func startAzure(ctx context.Context, l *cluster.Local, opts Options, certDir str
 		"--metrics-addr=0",
 		"--log-level=info",
 	}
-	if err := l.StartProcess("azure-wi-webhook", binary, args, env); err != nil {
+	if err := l.StartProcess(azureProcess, binary, args, env); err != nil {
+		release()
 		return err
 	}
+	go releaseWhenExited(l, azureProcess, release) // by Stop, a failed start's rollback, or a crash
 	url := fmt.Sprintf("https://127.0.0.1:%d/mutate-v1-pod", AzurePort)
 	// It registers its handler a moment after it starts listening: wait for a non-404.
 	if err := waitServing(ctx, l, url, http.MethodPost); err != nil {
@@ -148,40 +152,6 @@ func writeAzureEnvironment(dir, authorityHost string) (string, error) {
 		return "", err
 	}
 	return path, os.WriteFile(path, data, 0o600)
-}
-
-// azureLock is held for the life of the process that started an Azure
-// webhook: test packages running side by side take turns on :9443.
-var azureLock *os.File
-
-// claimAzurePort takes the machine-wide lock for :9443, then checks the port
-// is free (a detached `make cluster-up` holds it without the lock).
-func claimAzurePort(ctx context.Context, wait time.Duration) error {
-	if azureLock == nil {
-		f, err := os.OpenFile(filepath.Join(os.TempDir(), "osmo-azure-wi-webhook-9443.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-		if err != nil {
-			return err
-		}
-		deadline := time.Now().Add(wait)
-		for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-			if time.Now().After(deadline) {
-				f.Close()
-				return fmt.Errorf("waited %s for another test cluster's Azure webhook to free :%d", wait, AzurePort)
-			}
-			select {
-			case <-ctx.Done():
-				f.Close()
-				return ctx.Err()
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
-		azureLock = f
-	}
-	listener, err := net.Listen("tcp", ":"+strconv.Itoa(AzurePort))
-	if err != nil {
-		return fmt.Errorf(":%d is taken (the Azure webhook always listens there): is a cluster from `make cluster-up` running? `make cluster-down` stops it: %w", AzurePort, err)
-	}
-	return listener.Close()
 }
 
 func startEKS(ctx context.Context, l *cluster.Local, opts Options, certDir string) error {
@@ -222,29 +192,24 @@ func waitServing(ctx context.Context, l *cluster.Local, url, method string) erro
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: l.CA().CertPool()},
 	}}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	var last error
-	for {
+	return poll.Until(ctx, url+" to serve", 100*time.Millisecond, time.Minute, func(ctx context.Context) (bool, error) {
 		if err := l.ProcessesRunning(); err != nil {
-			return err
+			return false, poll.Stop(err)
 		}
-		req, _ := http.NewRequestWithContext(ctx, method, url, http.NoBody)
+		req, err := http.NewRequestWithContext(ctx, method, url, http.NoBody)
+		if err != nil {
+			return false, poll.Stop(err)
+		}
 		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusNotFound {
-				return nil
-			}
-			err = fmt.Errorf("%s answers 404", url)
+		if err != nil {
+			return false, err
 		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("not serving: %w", errors.Join(ctx.Err(), last))
-		case <-time.After(100 * time.Millisecond):
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusNotFound {
+			return false, poll.NotYet("%s answers 404", url)
 		}
-	}
+		return true, nil
+	})
 }
 
 // register creates or replaces a MutatingWebhookConfiguration.
@@ -275,7 +240,7 @@ func azureConfiguration(url string, caBundle []byte) *admissionv1.MutatingWebhoo
 			SideEffects:             &none,
 			FailurePolicy:           &fail,
 			ReinvocationPolicy:      &ifNeeded,
-			ObjectSelector:          &metav1.LabelSelector{MatchLabels: map[string]string{"azure.workload.identity/use": "true"}},
+			ObjectSelector:          &metav1.LabelSelector{MatchLabels: map[string]string{cloud.AzureUseLabel: "true"}},
 			Rules:                   podCreateRules(),
 		}},
 	}
