@@ -119,12 +119,11 @@ func install(ctx context.Context, local *cluster.Local, s scenario.Scenario) err
 	if err != nil {
 		return err
 	}
-	env := []string{"KUBECONFIG=" + local.KubeconfigPath()}
+	helm := chartdir.HelmIn(dir)
+	helm.Kubeconfig, helm.Timeout = local.KubeconfigPath(), 2*time.Minute
 	for _, chart := range project.Charts {
-		out, err := chartdir.RunWithEnv(dir, env, "helm", "install", "osmo-"+chart, filepath.Join(charts, chart),
-			"--namespace", namespace, "--values", s.ValuesFile(chart), "--wait", "--timeout", "2m")
-		if err != nil {
-			return fmt.Errorf("helm install %s: %w\n%s", chart, err, out)
+		if _, err := helm.InstallE(ctx, namespace, "osmo-"+chart, filepath.Join(charts, chart), s.ValuesFile(chart)); err != nil {
+			return err // names the command, with helm's output
 		}
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/identitycheck"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
+	"github.com/osmo-wi/charts/tests/harness/poll"
 	"github.com/osmo-wi/charts/tests/harness/project"
 )
 
@@ -34,14 +35,11 @@ const (
 func checkInstallRouter(t *testing.T, valuesFile string, wait bool) string {
 	t.Helper()
 	namespace := cluster.Namespace(t, local(t), "restricted")
-	var out string
-	var err error
 	if wait {
-		out, err = helm(t).Install(t, namespace, checkRelease, chartDir(t, "router"), valuesFile)
+		helm(t).Install(t, namespace, checkRelease, chartDir(t, "router"), valuesFile)
 	} else {
-		out, err = helm(t).Run(t, namespace, "install", checkRelease, chartDir(t, "router"), "--values", valuesFile)
+		helm(t).Run(t, namespace, "install", checkRelease, chartDir(t, "router"), "--values", valuesFile)
 	}
-	require.NoError(t, err, out)
 	return namespace
 }
 
@@ -223,14 +221,18 @@ func TestIdentityCheckMissingAccountShowsWhyNoPods(t *testing.T) {
 	t.Parallel()
 	namespace := checkInstallRouter(t, writeValues(t, `serviceAccount: {create: false, name: missing}`), false)
 	var notes []string
-	require.Eventually(t, func() bool {
-		report, err := identitycheck.Check(t.Context(), local(t).Client(), identitycheck.Options{Namespace: namespace, Release: checkRelease})
-		if err != nil || len(report.Pods) != 1 {
-			return false
+	err := poll.Until(t.Context(), "the Deployment to report ReplicaFailure", 200*time.Millisecond, 30*time.Second, func(ctx context.Context) (bool, error) {
+		report, err := identitycheck.Check(ctx, local(t).Client(), identitycheck.Options{Namespace: namespace, Release: checkRelease})
+		if err != nil {
+			return false, err
+		}
+		if len(report.Pods) != 1 {
+			return false, poll.NotYet("%d entries in the report, want the Deployment's", len(report.Pods))
 		}
 		notes = report.Pods[0].Notes
-		return len(notes) > 0
-	}, 30*time.Second, 200*time.Millisecond, "the Deployment reports ReplicaFailure")
+		return len(notes) > 0, nil
+	})
+	require.NoError(t, err)
 	assert.Contains(t, strings.Join(notes, "\n"), `serviceaccount "missing" not found`)
 }
 
@@ -246,8 +248,7 @@ func TestIdentityCheckCommand(t *testing.T) {
 
 	namespace := cluster.Namespace(t, local(t), "restricted")
 	for release, scenario := range map[string]string{"good": "aks-workload-identity-shortcut", "broken": "minimal"} {
-		out, err := helm(t).Install(t, namespace, release, chartDir(t, "router"), project.Path("values-examples", scenario, "router.yaml"))
-		require.NoError(t, err, out)
+		helm(t).Install(t, namespace, release, chartDir(t, "router"), project.Path("values-examples", scenario, "router.yaml"))
 	}
 
 	run := func(t *testing.T, args ...string) (stdout, stderr string, code int) {

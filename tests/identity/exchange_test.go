@@ -32,6 +32,7 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/exchange"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
 	"github.com/osmo-wi/charts/tests/harness/podtemplate"
+	"github.com/osmo-wi/charts/tests/harness/poll"
 	"github.com/osmo-wi/charts/tests/harness/project"
 	"github.com/osmo-wi/charts/tests/harness/render"
 	"github.com/osmo-wi/charts/tests/harness/scenario"
@@ -454,13 +455,18 @@ func exchangeWorkflowPod(t *testing.T, namespace, serviceRelease string) corev1.
 	}
 	created, err := kube.CoreV1().Pods(namespace).Create(t.Context(), pod, metav1.CreateOptions{})
 	require.NoError(t, err, "the workflow pod is admitted in a restricted namespace")
-	deadline := time.Now().Add(time.Minute)
-	for created.Status.Phase != corev1.PodRunning {
-		require.True(t, time.Now().Before(deadline), "workflow pod %s is %s after a minute", created.Name, created.Status.Phase)
-		time.Sleep(200 * time.Millisecond)
-		created, err = kube.CoreV1().Pods(namespace).Get(t.Context(), created.Name, metav1.GetOptions{})
-		require.NoError(t, err)
-	}
+	err = poll.Until(t.Context(), "workflow pod "+created.Name+" to run", 200*time.Millisecond, time.Minute, func(ctx context.Context) (bool, error) {
+		current, err := kube.CoreV1().Pods(namespace).Get(ctx, created.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, poll.Stop(err)
+		}
+		created = current
+		if created.Status.Phase != corev1.PodRunning {
+			return false, poll.NotYet("phase %s", created.Status.Phase)
+		}
+		return true, nil
+	})
+	require.NoError(t, err)
 	return *created
 }
 
@@ -630,11 +636,11 @@ func exchangeAccount(tb testing.TB, release, chart string, valuesFiles ...string
 }
 
 // exchangeInstallJob is a job for exchangeConcurrently: helm install of one
-// chart, waiting for readiness.
+// chart, waiting for readiness (InstallE: a job runs off the test's goroutine).
 func exchangeInstallJob(tb testing.TB, namespace, release, chartDir string, valuesFiles ...string) func() error {
-	h := helm(tb)
+	h, ctx := helm(tb), tb.Context()
 	return func() error {
-		_, err := h.Install(tb, namespace, release, chartDir, valuesFiles...)
+		_, err := h.InstallE(ctx, namespace, release, chartDir, valuesFiles...)
 		return err
 	}
 }

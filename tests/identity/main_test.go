@@ -22,7 +22,7 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/chartdir"
 	"github.com/osmo-wi/charts/tests/harness/cloudsts"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/helmcli"
+	"github.com/osmo-wi/charts/tests/harness/helmcli/helmclitest"
 	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
 	"github.com/osmo-wi/charts/tests/harness/podspec"
 	"github.com/osmo-wi/charts/tests/harness/scenario"
@@ -65,8 +65,8 @@ func chartDir(tb testing.TB, chart string) string {
 }
 
 // helm is the pinned helm v3 pointed at the package's cluster.
-func helm(tb testing.TB) helmcli.Helm {
-	return helmcli.Helm{Tool: "helm", Kubeconfig: local(tb).KubeconfigPath(), Home: filepath.Join(tb.TempDir(), "helm-home")}
+func helm(tb testing.TB) helmclitest.Helm {
+	return helmclitest.New(tb, "helm", local(tb).KubeconfigPath())
 }
 
 // preProvision creates the account a values file declares pre-provisioned

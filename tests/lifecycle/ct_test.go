@@ -27,7 +27,9 @@ func TestCTInstall(t *testing.T) {
 	for _, chart := range project.Charts {
 		t.Run(chart, func(t *testing.T) {
 			t.Parallel()
-			out, err := chartdir.RunWithEnv(dir, []string{"KUBECONFIG=" + c.KubeconfigPath()}, "ct", "install",
+			ct := chartdir.HelmIn(dir)
+			ct.Kubeconfig = c.KubeconfigPath()
+			out, err := ct.ToolE(t.Context(), "ct", "install",
 				"--config", project.Path("ct.yaml"), "--chart-dirs", filepath.Join(dir, "charts"), "--charts", filepath.Join(dir, "charts", chart))
 			require.NoError(t, err, "ct install:\n%s", out)
 			assert.Regexp(t, regexp.MustCompile(`✔︎ `+chart+` => \(version: "[^"]+", path: "[^"]+"\)`), string(out), "ct installed and tested %s", chart)

@@ -2,15 +2,15 @@
 // GitOps rely on: every chart × scenario installs, runs under the resolved
 // ServiceAccount and passes `helm test`; upgrades, rollbacks and uninstalls
 // keep their promises; pre-provisioned accounts are never touched; the same
-// holds with helm v3.22.0 and v4.3.1 (server-side apply).
+// holds with both pinned helm versions, v3 and v4 (server-side apply).
 package lifecycle_test
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +24,8 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/chartdir"
 	"github.com/osmo-wi/charts/tests/harness/cluster"
 	"github.com/osmo-wi/charts/tests/harness/helmcli"
+	"github.com/osmo-wi/charts/tests/harness/helmcli/helmclitest"
+	"github.com/osmo-wi/charts/tests/harness/poll"
 	"github.com/osmo-wi/charts/tests/harness/render"
 )
 
@@ -42,14 +44,14 @@ func charts(t *testing.T) string {
 }
 
 // helmFor returns the pinned helm (tool "helm" or "helm4") pointed at the package's cluster.
-func helmFor(t *testing.T, tool string) (helmcli.Helm, cluster.Cluster) {
+func helmFor(t *testing.T, tool string) (helmclitest.Helm, cluster.Cluster) {
 	c := cluster.Shared(t)
-	return helmcli.Helm{Tool: tool, Kubeconfig: c.KubeconfigPath(), Home: filepath.Join(t.TempDir(), "helm-home")}, c
+	return helmclitest.New(t, tool, c.KubeconfigPath()), c
 }
 
 // forEachHelm runs a parallel subtest per pinned helm version.
-func forEachHelm(t *testing.T, test func(t *testing.T, h helmcli.Helm, c cluster.Cluster)) {
-	for _, tool := range helmcli.Versions {
+func forEachHelm(t *testing.T, test func(t *testing.T, h helmclitest.Helm, c cluster.Cluster)) {
+	for _, tool := range helmcli.Tools {
 		t.Run(tool, func(t *testing.T) {
 			t.Parallel()
 			h, c := helmFor(t, tool)
@@ -60,8 +62,8 @@ func forEachHelm(t *testing.T, test func(t *testing.T, h helmcli.Helm, c cluster
 
 // forEachHelmAndChart runs a parallel subtest per helm version × chart, each in
 // its own namespace enforcing Pod Security "restricted".
-func forEachHelmAndChart(t *testing.T, test func(t *testing.T, h helmcli.Helm, c cluster.Cluster, chart, namespace string)) {
-	forEachHelm(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster) {
+func forEachHelmAndChart(t *testing.T, test func(t *testing.T, h helmclitest.Helm, c cluster.Cluster, chart, namespace string)) {
+	forEachHelm(t, func(t *testing.T, h helmclitest.Helm, c cluster.Cluster) {
 		for _, chart := range render.Charts {
 			t.Run(chart, func(t *testing.T) {
 				t.Parallel()
@@ -122,23 +124,24 @@ func verifyRelease(t *testing.T, c cluster.Cluster, namespace, release, account 
 func waitAvailable(t *testing.T, c cluster.Cluster, namespace, release string) []appsv1.Deployment {
 	t.Helper()
 	var deployments []appsv1.Deployment
-	var pending []string
-	deadline := time.Now().Add(time.Minute)
-	for {
-		list, err := c.Client().AppsV1().Deployments(namespace).List(ctx(t), releaseSelector(release))
-		require.NoError(t, err)
-		deployments, pending = list.Items, nil
+	err := poll.Until(ctx(t), "the Deployments of "+release+" to be Available", 250*time.Millisecond, time.Minute, func(ctx context.Context) (bool, error) {
+		list, err := c.Client().AppsV1().Deployments(namespace).List(ctx, releaseSelector(release))
+		if err != nil {
+			return false, poll.Stop(err)
+		}
+		deployments = list.Items
+		var pending []string
 		for _, d := range deployments {
 			if !available(d) {
 				pending = append(pending, fmt.Sprintf("%s: %+v", d.Name, d.Status.Conditions))
 			}
 		}
-		if len(pending) == 0 || time.Now().After(deadline) {
-			break
+		if len(pending) > 0 {
+			return false, poll.NotYet("not Available: %s", strings.Join(pending, "; "))
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	assert.Empty(t, pending, "Deployments of %s not Available within a minute", release)
+		return true, nil
+	})
+	assert.NoError(t, err)
 	return deployments
 }
 
@@ -183,10 +186,9 @@ func createAccount(t *testing.T, c cluster.Cluster, namespace, name string, anno
 }
 
 // helmTestPasses runs `helm test` and asserts the hook pod succeeded.
-func helmTestPasses(t *testing.T, h helmcli.Helm, namespace, release string) {
+func helmTestPasses(t *testing.T, h helmclitest.Helm, namespace, release string) {
 	t.Helper()
-	out, err := h.Test(t, namespace, release)
-	require.NoError(t, err)
+	out := h.Test(t, namespace, release)
 	assert.Contains(t, out, "Phase:          Succeeded", "helm test output:\n%s", out)
 }
 

@@ -8,14 +8,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/helmcli"
+	"github.com/osmo-wi/charts/tests/harness/helmcli/helmclitest"
 )
 
 // A pre-provisioned account is never created, changed or deleted by install,
 // upgrade, rollback or uninstall, even when the values carry annotations for it.
 func TestPreProvisionedAccountIsNeverTouched(t *testing.T) {
 	t.Parallel()
-	forEachHelmAndChart(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster, chart, namespace string) {
+	forEachHelmAndChart(t, func(t *testing.T, h helmclitest.Helm, c cluster.Cluster, chart, namespace string) {
 		release, dir := releaseName(chart), charts(t)+"/"+chart
 		account := createAccount(t, c, namespace, "team-identity", map[string]string{
 			"azure.workload.identity/client-id": "11111111-2222-3333-4444-555555555555",
@@ -30,23 +30,18 @@ serviceAccount:
 serviceAccount: {create: false, name: team-identity}
 extraPodLabels: {team: a}`)
 
-		steps := []struct {
-			name string
-			run  func() (string, error)
-		}{
-			{"install", func() (string, error) { return h.Install(t, namespace, release, dir, v1) }},
-			{"upgrade", func() (string, error) { return h.Upgrade(t, namespace, release, dir, v2) }},
-			{"rollback", func() (string, error) { return h.Rollback(t, namespace, release, 1) }},
+		steps := []func(){
+			func() { h.Install(t, namespace, release, dir, v1) },
+			func() { h.Upgrade(t, namespace, release, dir, v2) },
+			func() { h.Rollback(t, namespace, release, 1) },
 		}
 		for _, step := range steps {
-			out, err := step.run()
-			require.NoError(t, err, "%s: %s", step.name, out)
+			step() // fails the test with helm's command and output
 			assertAccountUntouched(t, c, account)
 			verifyRelease(t, c, namespace, release, "team-identity")
 		}
 		helmTestPasses(t, h, namespace, release)
-		out, err := h.Uninstall(t, namespace, release)
-		require.NoError(t, err, out)
+		h.Uninstall(t, namespace, release)
 		assertAccountUntouched(t, c, account)
 	})
 }
@@ -55,20 +50,18 @@ extraPodLabels: {team: a}`)
 // the two steps the chart README documents, keeps the account (same UID) and its pods.
 func TestHandOverCreatedAccount(t *testing.T) {
 	t.Parallel()
-	forEachHelmAndChart(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster, chart, namespace string) {
+	forEachHelmAndChart(t, func(t *testing.T, h helmclitest.Helm, c cluster.Cluster, chart, namespace string) {
 		release, dir := releaseName(chart), charts(t)+"/"+chart
 		created := valuesFile(t, "created", `serviceAccount: {create: true, name: osmo-identity, annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/osmo"}}`)
 		keep := valuesFile(t, "keep", `serviceAccount: {create: true, name: osmo-identity, annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/osmo", helm.sh/resource-policy: keep}}`)
 		handedOver := valuesFile(t, "handed-over", `serviceAccount: {create: false, name: osmo-identity}`)
 
-		out, err := h.Install(t, namespace, release, dir, created)
-		require.NoError(t, err, out)
+		h.Install(t, namespace, release, dir, created)
 		before, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})
 		require.NoError(t, err)
 
 		for _, step := range []string{keep, handedOver} {
-			out, err = h.Upgrade(t, namespace, release, dir, step)
-			require.NoError(t, err, out)
+			h.Upgrade(t, namespace, release, dir, step)
 		}
 		after, err := c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})
 		require.NoError(t, err, "the account survives the hand-over")
@@ -77,8 +70,7 @@ func TestHandOverCreatedAccount(t *testing.T) {
 		verifyRelease(t, c, namespace, release, "osmo-identity")
 		helmTestPasses(t, h, namespace, release)
 
-		out, err = h.Uninstall(t, namespace, release)
-		require.NoError(t, err, out)
+		h.Uninstall(t, namespace, release)
 		_, err = c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})
 		assert.NoError(t, err, "once handed over, uninstall leaves the account")
 	})

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/helmcli"
+	"github.com/osmo-wi/charts/tests/harness/helmcli/helmclitest"
 )
 
 // valuesFile writes a values block to a file for one helm call.
@@ -36,14 +36,13 @@ type podState struct {
 // objects and nothing else.
 func TestUpgradeRollbackUninstall(t *testing.T) {
 	t.Parallel()
-	forEachHelmAndChart(t, func(t *testing.T, h helmcli.Helm, c cluster.Cluster, chart, namespace string) {
+	forEachHelmAndChart(t, func(t *testing.T, h helmclitest.Helm, c cluster.Cluster, chart, namespace string) {
 		release, dir := releaseName(chart), charts(t)+"/"+chart
 		account := expectedAccount(t, chart, namespace, release)
 
 		// What else lives in the namespace: hand-made objects and another release.
 		sentinel := createSentinels(t, c, namespace)
-		out, err := h.Install(t, namespace, "bystander", dir)
-		require.NoError(t, err, out)
+		h.Install(t, namespace, "bystander", dir)
 
 		rev1 := valuesFile(t, "rev1", `{}`)
 		rev2 := valuesFile(t, "rev2", `
@@ -54,21 +53,16 @@ imagePullSecrets: [osmo-registry]`)
 extraPodLabels: {team: b}
 serviceAccount: {annotations: {example.com/owner: team-b}}`)
 
-		out, err = h.Install(t, namespace, release, dir, rev1)
-		require.NoError(t, err, out)
-		out, err = h.Upgrade(t, namespace, release, dir, rev2)
-		require.NoError(t, err, out)
+		h.Install(t, namespace, release, dir, rev1)
+		h.Upgrade(t, namespace, release, dir, rev2)
 		assertRolled(t, c, namespace, release, account, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
-		out, err = h.Upgrade(t, namespace, release, dir, rev3)
-		require.NoError(t, err, out)
+		h.Upgrade(t, namespace, release, dir, rev3)
 		assertRolled(t, c, namespace, release, account, podState{Team: "b"}, "team-b")
-		out, err = h.Rollback(t, namespace, release, 2)
-		require.NoError(t, err, out)
+		h.Rollback(t, namespace, release, 2)
 		assertRolled(t, c, namespace, release, account, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
 		helmTestPasses(t, h, namespace, release)
 
-		out, err = h.Uninstall(t, namespace, release)
-		require.NoError(t, err, out)
+		h.Uninstall(t, namespace, release)
 		assertGone(t, c, namespace, release)
 		sentinel.assertUntouched(t, c)
 		verifyRelease(t, c, namespace, "bystander", expectedAccount(t, chart, namespace, "bystander"))

@@ -35,9 +35,9 @@ func TestHelmLintStrict(t *testing.T) {
 	t.Parallel()
 	charts, dir := builtCharts(t)
 	for _, chart := range append([]string{"common"}, project.Charts...) {
-		out, err := chartdir.Helm(dir, "lint", "--strict", filepath.Join(charts, chart))
-		assert.NoError(t, err, "helm lint --strict %s:\n%s", chart, out)
-		assert.Contains(t, string(out), "0 chart(s) failed")
+		out, err := chartdir.HelmIn(dir).RunE(t.Context(), "", "lint", "--strict", filepath.Join(charts, chart))
+		assert.NoError(t, err, "helm lint --strict %s", chart)
+		assert.Contains(t, out, "0 chart(s) failed")
 	}
 }
 
@@ -50,11 +50,11 @@ func TestCTLint(t *testing.T) {
 	t.Parallel()
 	charts, dir := builtCharts(t)
 	etc := filepath.Join(project.BinDir(), "ct-etc")
-	out, err := chartdir.Run(dir, "ct", "lint", "--config", project.Path("ct.yaml"), "--all",
+	out, err := chartdir.HelmIn(dir).ToolE(t.Context(), "ct", "lint", "--config", project.Path("ct.yaml"), "--all",
 		"--chart-dirs", charts, "--skip-helm-dependencies", "--lint-conf", filepath.Join(etc, "lintconf.yaml"), "--chart-yaml-schema", filepath.Join(etc, "chart_schema.yaml"))
-	require.NoError(t, err, "ct lint:\n%s", out)
+	require.NoError(t, err, "ct lint")
 	for _, chart := range project.Charts {
-		assert.Regexp(t, regexp.MustCompile(`✔︎ `+chart+` => \(version: "[^"]+", path: "[^"]+"\)`), string(out), "ct linted %s", chart)
+		assert.Regexp(t, regexp.MustCompile(`✔︎ `+chart+` => \(version: "[^"]+", path: "[^"]+"\)`), out, "ct linted %s", chart)
 	}
 }
 
@@ -63,8 +63,8 @@ func TestReadmesMatchValues(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.CopyFS(filepath.Join(dir, "charts"), os.DirFS(project.Path("charts"))))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".helmdocsignore"), []byte("charts/common\n"), 0o644))
-	out, err := chartdir.Run(dir, "helm-docs", append([]string{"--chart-search-root", "charts"}, helmDocsTemplates...)...)
-	require.NoError(t, err, "helm-docs:\n%s", out)
+	_, err := chartdir.HelmIn(dir).ToolE(t.Context(), "helm-docs", append([]string{"--chart-search-root", "charts"}, helmDocsTemplates...)...)
+	require.NoError(t, err, "helm-docs")
 	for _, chart := range project.Charts {
 		generated, err := os.ReadFile(filepath.Join(dir, "charts", chart, "README.md"))
 		require.NoError(t, err)

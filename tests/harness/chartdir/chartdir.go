@@ -1,16 +1,17 @@
 // Package chartdir prepares chart folders for the helm and ct command lines:
 // a private copy of charts/ with each application chart's library dependency
 // built, so CLI runs never write into the work tree and never see a stale
-// packaged copy of the library chart.
+// packaged copy of the library chart. Commands on a copy run through HelmIn.
 package chartdir
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 
+	"github.com/osmo-wi/charts/tests/harness/helmcli"
 	"github.com/osmo-wi/charts/tests/harness/project"
 )
 
@@ -52,42 +53,32 @@ func BuildFrom(src, dst string) (string, error) {
 	if err := os.CopyFS(charts, os.DirFS(src)); err != nil {
 		return "", fmt.Errorf("copy charts: %w", err)
 	}
+	helm := HelmIn(dst)
 	for _, chart := range project.Charts {
 		dir := filepath.Join(charts, chart)
 		os.RemoveAll(filepath.Join(dir, "charts")) // a packaged library left by a manual `helm dependency build`
 		os.Remove(filepath.Join(dir, "Chart.lock"))
-		if out, err := Helm(dst, "dependency", "build", dir); err != nil {
-			return "", fmt.Errorf("helm dependency build %s: %w\n%s", chart, err, out)
+		if _, err := helm.DependencyBuildE(context.Background(), dir); err != nil {
+			return "", fmt.Errorf("chart %s: %w", chart, err)
 		}
 	}
 	return charts, nil
 }
 
-// Helm runs the pinned helm in dir with a private Helm home, so no user
-// configuration or repository cache leaks in and nothing is written outside dir.
+// HelmIn is the pinned helm for a copy made in dir (Build's dst): it works
+// in dir with its Helm home in dir/.helm, so no user configuration or
+// repository cache leaks in and nothing is written outside dir. Its ToolE
+// runs ct and helm-docs the same way.
+func HelmIn(dir string) helmcli.Helm {
+	return helmcli.Helm{Dir: dir, Home: filepath.Join(dir, ".helm")}
+}
+
+// Helm runs the pinned helm with args in dir, as HelmIn(dir) does; prefer
+// HelmIn(dir).RunE, which takes a context (the render benchmark uses this).
 func Helm(dir string, args ...string) ([]byte, error) {
-	return Run(dir, "helm", args...)
-}
-
-// Run runs a pinned tool from .bin/ in dir with .bin/ first on PATH and Helm's
-// folders inside dir.
-func Run(dir, tool string, args ...string) ([]byte, error) {
-	return RunWithEnv(dir, nil, tool, args...)
-}
-
-// RunWithEnv is Run with extra environment variables (KUBECONFIG=...).
-func RunWithEnv(dir string, env []string, tool string, args ...string) ([]byte, error) {
-	bin, err := project.Bin(tool)
-	if err != nil {
-		return nil, err
+	if len(args) == 0 {
+		return nil, fmt.Errorf("chartdir.Helm: no helm command")
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(project.EnvWithBin(os.Environ()),
-		"HELM_CACHE_HOME="+filepath.Join(dir, ".helm", "cache"),
-		"HELM_CONFIG_HOME="+filepath.Join(dir, ".helm", "config"),
-		"HELM_DATA_HOME="+filepath.Join(dir, ".helm", "data"),
-	)
-	cmd.Env = append(cmd.Env, env...)
-	return cmd.CombinedOutput()
+	out, err := HelmIn(dir).RunE(context.Background(), "", args[0], args[1:]...)
+	return []byte(out), err
 }

@@ -1,93 +1,153 @@
-// Package helmcli runs a pinned helm command line (v3 or v4) against a test
-// cluster through terratest's helm module, with a private Helm home, so the
-// lifecycle tests exercise exactly what operators run.
+// Package helmcli runs the pinned helm command line (v3 or v4, from .bin/)
+// the way operators run it, with a private Helm home: every operation as
+// FooE(ctx, ...), which returns helm's output and error. Package helmclitest
+// adds Foo(t, ...) and FooContext(t, ctx, ...), which fail the test; this
+// package links no testing code, so commands (cmd/demo) use it too.
 package helmcli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
-	"testing"
+	"strings"
 	"time"
 
-	"github.com/gruntwork-io/terratest/modules/helm"
-	"github.com/gruntwork-io/terratest/modules/k8s"
-	"github.com/gruntwork-io/terratest/modules/logger"
-	"github.com/gruntwork-io/terratest/modules/shell"
-
 	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/tests/harness/versions"
 )
 
-// Versions are the pinned helm binaries in .bin/: v3.22.0 and v4.3.1.
-var Versions = []string{"helm", "helm4"}
+// Tools are the pinned helm binaries in .bin/: "helm" (v3) and "helm4" (v4).
+var Tools = []string{"helm", "helm4"}
 
-// Timeout bounds every --wait.
+// ToolVersions are the versions Tools are built at.
+var ToolVersions = map[string]versions.Version{"helm": versions.Helm, "helm4": versions.Helm4}
+
+// Timeout bounds every --wait unless Helm.Timeout says otherwise.
 const Timeout = 3 * time.Minute
 
-// Helm is one helm binary pointed at one cluster.
+// Helm is one pinned helm pointed at one cluster. The zero value runs helm
+// v3 as a user would: the environment's kubeconfig, the user's Helm home.
 type Helm struct {
-	Tool       string // "helm" (v3.22.0) or "helm4" (v4.3.1), a tool in .bin/
+	// Tool is "helm" (v3) or "helm4" (v4), a tool in .bin/; "" means "helm".
+	Tool string
+	// Kubeconfig is passed as --kubeconfig; "" leaves helm to $KUBECONFIG.
 	Kubeconfig string
-	Home       string // private HELM_CACHE_HOME/CONFIG_HOME/DATA_HOME root
+	// Home, when set, holds HELM_CACHE_HOME, HELM_CONFIG_HOME and
+	// HELM_DATA_HOME (its cache, config and data folders), so no user
+	// configuration or repository cache leaks in, and nothing is written
+	// outside it; "" leaves helm to the user's own.
+	Home string
+	// Dir is the working directory; "" means this process's.
+	Dir string
+	// Timeout bounds each --wait; 0 means Timeout.
+	Timeout time.Duration
 }
 
-// Run runs `helm <cmd> <args...> --namespace ns` and returns its combined output.
-// terratest builds the command (kubeconfig, namespace); only the binary differs.
-func (h Helm) Run(t testing.TB, namespace, cmd string, args ...string) (string, error) {
-	t.Helper()
-	binary, err := project.Bin(h.Tool)
+func (h Helm) tool() string {
+	if h.Tool == "" {
+		return "helm"
+	}
+	return h.Tool
+}
+
+func (h Helm) timeout() time.Duration {
+	if h.Timeout == 0 {
+		return Timeout
+	}
+	return h.Timeout
+}
+
+// Env is the environment the tools run in: this process's, with .bin/ first
+// on PATH (ct runs helm and kubectl: the pinned ones), the Helm home when
+// set, and KUBECONFIG when Kubeconfig is set.
+func (h Helm) Env() []string {
+	env := project.EnvWithBin(os.Environ())
+	if h.Home != "" {
+		env = append(env,
+			"HELM_CACHE_HOME="+filepath.Join(h.Home, "cache"),
+			"HELM_CONFIG_HOME="+filepath.Join(h.Home, "config"),
+			"HELM_DATA_HOME="+filepath.Join(h.Home, "data"),
+		)
+	}
+	if h.Kubeconfig != "" {
+		env = append(env, "KUBECONFIG="+h.Kubeconfig)
+	}
+	return env
+}
+
+// RunE runs `helm <command> <args...>`, in namespace unless it is "", and
+// returns its combined output; the error carries the command and output.
+func (h Helm) RunE(ctx context.Context, namespace, command string, args ...string) (string, error) {
+	full := append([]string{command}, args...)
+	if namespace != "" {
+		full = append(full, "--namespace", namespace)
+	}
+	if h.Kubeconfig != "" {
+		full = append(full, "--kubeconfig", h.Kubeconfig)
+	}
+	// No helm command here takes longer than its --wait; the rest is slack.
+	ctx, cancel := context.WithTimeout(ctx, h.timeout()+time.Minute)
+	defer cancel()
+	return h.ToolE(ctx, h.tool(), full...)
+}
+
+// ToolE runs another pinned tool of .bin/ (ct, helm-docs) the way RunE runs
+// helm: in Dir, with Env; only ctx bounds it (ct install runs many helm calls).
+func (h Helm) ToolE(ctx context.Context, tool string, args ...string) (string, error) {
+	binary, err := project.Bin(tool)
 	if err != nil {
 		return "", err
 	}
-	options := &helm.Options{
-		KubectlOptions: k8s.NewKubectlOptions("", h.Kubeconfig, namespace),
-		EnvVars: map[string]string{
-			"HELM_CACHE_HOME":  filepath.Join(h.Home, "cache"),
-			"HELM_CONFIG_HOME": filepath.Join(h.Home, "config"),
-			"HELM_DATA_HOME":   filepath.Join(h.Home, "data"),
-		},
-		Logger: logger.Discard,
-	}
-	command := helm.PrepareHelmCommand(options, cmd, args...)
-	command.Command = binary
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout+time.Minute)
-	defer cancel()
-	out, err := shell.RunCommandContextAndGetOutputE(t, ctx, command)
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir, cmd.Env = h.Dir, h.Env()
+	cmd.WaitDelay = 5 * time.Second // output pipes held by a killed child's children
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return out, fmt.Errorf("%s %s %v: %w\n%s", h.Tool, cmd, args, err, out)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = errors.Join(err, ctxErr)
+		}
+		return string(out), fmt.Errorf("%s %s: %w\n%s", tool, strings.Join(args, " "), err, out)
 	}
-	return out, nil
+	return string(out), nil
 }
 
-// waitArgs make install, upgrade and rollback wait for the release to be ready.
-func waitArgs() []string { return []string{"--wait", "--timeout", Timeout.String()} }
+// waitArgs make install, upgrade, rollback and uninstall wait for readiness.
+func (h Helm) waitArgs() []string { return []string{"--wait", "--timeout", h.timeout().String()} }
 
-// Install installs chartDir as release with the values files, waiting for readiness.
-func (h Helm) Install(t testing.TB, namespace, release, chartDir string, valuesFiles ...string) (string, error) {
-	args := append([]string{release, chartDir}, valuesArgs(valuesFiles)...)
-	return h.Run(t, namespace, "install", append(args, waitArgs()...)...)
+// InstallE installs chart as release with the values files, waiting for readiness.
+func (h Helm) InstallE(ctx context.Context, namespace, release, chart string, valuesFiles ...string) (string, error) {
+	args := append([]string{release, chart}, valuesArgs(valuesFiles)...)
+	return h.RunE(ctx, namespace, "install", append(args, h.waitArgs()...)...)
 }
 
-// Upgrade upgrades release to chartDir with the values files (not reusing old values).
-func (h Helm) Upgrade(t testing.TB, namespace, release, chartDir string, valuesFiles ...string) (string, error) {
-	args := append([]string{release, chartDir}, valuesArgs(valuesFiles)...)
-	return h.Run(t, namespace, "upgrade", append(args, waitArgs()...)...)
+// UpgradeE upgrades release to chart with the values files (not reusing old values).
+func (h Helm) UpgradeE(ctx context.Context, namespace, release, chart string, valuesFiles ...string) (string, error) {
+	args := append([]string{release, chart}, valuesArgs(valuesFiles)...)
+	return h.RunE(ctx, namespace, "upgrade", append(args, h.waitArgs()...)...)
 }
 
-// Rollback rolls release back to revision.
-func (h Helm) Rollback(t testing.TB, namespace, release string, revision int) (string, error) {
-	return h.Run(t, namespace, "rollback", append([]string{release, strconv.Itoa(revision)}, waitArgs()...)...)
+// RollbackE rolls release back to revision.
+func (h Helm) RollbackE(ctx context.Context, namespace, release string, revision int) (string, error) {
+	return h.RunE(ctx, namespace, "rollback", append([]string{release, strconv.Itoa(revision)}, h.waitArgs()...)...)
 }
 
-// Uninstall removes release and waits for its resources to be deleted.
-func (h Helm) Uninstall(t testing.TB, namespace, release string) (string, error) {
-	return h.Run(t, namespace, "uninstall", release, "--wait", "--timeout", Timeout.String())
+// UninstallE removes release and waits for its resources to be deleted.
+func (h Helm) UninstallE(ctx context.Context, namespace, release string) (string, error) {
+	return h.RunE(ctx, namespace, "uninstall", append([]string{release}, h.waitArgs()...)...)
 }
 
-// Test runs the release's `helm test` hooks.
-func (h Helm) Test(t testing.TB, namespace, release string) (string, error) {
-	return h.Run(t, namespace, "test", release, "--timeout", Timeout.String())
+// TestE runs the release's `helm test` hooks.
+func (h Helm) TestE(ctx context.Context, namespace, release string) (string, error) {
+	return h.RunE(ctx, namespace, "test", release, "--timeout", h.timeout().String())
+}
+
+// DependencyBuildE runs `helm dependency build` for the chart in chartDir.
+func (h Helm) DependencyBuildE(ctx context.Context, chartDir string) (string, error) {
+	return h.RunE(ctx, "", "dependency", "build", chartDir)
 }
 
 func valuesArgs(files []string) []string {

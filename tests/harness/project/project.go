@@ -87,7 +87,7 @@ func MustBin(name string) string {
 }
 
 // EnvWithBin returns the environment with .bin/ first on PATH, so tools that
-// run other tools (terratest runs helm, ct runs helm and kubectl) get the pinned ones.
+// run other tools (ct runs helm and kubectl) get the pinned ones.
 func EnvWithBin(env []string) []string {
 	out := make([]string, 0, len(env)+1)
 	path := BinDir()
