@@ -32,7 +32,7 @@ func mustRSA() *rsa.PrivateKey {
 
 // fakeIssuer is a cluster's service-account issuer as a cloud sees it: OIDC
 // discovery and a JWKS over HTTPS, and tokens shaped like a projected
-// ServiceAccount token (what TokenRequest returns on a v1.34 cluster).
+// ServiceAccount token (what TokenRequest returns on the pinned Kubernetes).
 type fakeIssuer struct{ *tokenissuer.Issuer }
 
 type issuerOptions struct {

@@ -171,7 +171,7 @@ func (i *Issuer) SignES256(claims any) (string, error) {
 	return Sign(Header{Alg: "ES256", Kid: i.ecKid, Typ: "JWT"}, claims, i.ecKey)
 }
 
-// ProjectedClaims are those of a projected ServiceAccount token (v1.34's
+// ProjectedClaims are those of a projected ServiceAccount token (the pinned Kubernetes'
 // shape) for namespace/serviceAccount with the audiences, issued at now,
 // bound to a pod named after the account.
 func (i *Issuer) ProjectedClaims(namespace, serviceAccount string, audiences []string, now time.Time, lifetime time.Duration) map[string]any {

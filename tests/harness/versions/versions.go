@@ -8,16 +8,16 @@ import (
 	"strings"
 )
 
-// Version is a pinned release as its project tags it, e.g. "v1.34.3".
+// Version is a pinned release as its project tags it, e.g. "v1.2.3".
 type Version string
 
-// Major is the version's first number ("1" for v1.34.3).
+// Major is the version's first number ("1" for v1.2.3).
 func (v Version) Major() string { return v.part(0) }
 
-// Minor is the version's second number ("34" for v1.34.3).
+// Minor is the version's second number ("2" for v1.2.3).
 func (v Version) Minor() string { return v.part(1) }
 
-// WithoutV is the version without its leading "v" ("1.34.3"), as some flags take it.
+// WithoutV is the version without its leading "v" ("1.2.3"), as some flags take it.
 func (v Version) WithoutV() string { return strings.TrimPrefix(string(v), "v") }
 
 func (v Version) part(i int) string {

@@ -60,15 +60,15 @@ func TestInstallScriptReadsEveryVersion(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	pinned, err := versions.Parse("# comment\n\nKUBERNETES=v1.34.3\n  HELM_DOCS=v1.14.2  \n")
+	pinned, err := versions.Parse("# comment\n\nKUBERNETES=v1.2.3\n  HELM_DOCS=v4.5.6  \n")
 	require.NoError(t, err)
-	assert.Equal(t, map[string]versions.Version{"KUBERNETES": "v1.34.3", "HELM_DOCS": "v1.14.2"}, pinned)
+	assert.Equal(t, map[string]versions.Version{"KUBERNETES": "v1.2.3", "HELM_DOCS": "v4.5.6"}, pinned)
 
 	for _, bad := range []string{
-		"KUBERNETES v1.34.3",           // no =
-		"kubernetes=v1.34.3",           // not a shell variable the script uses
-		`KUBERNETES="v1.34.3"`,         // quotes: the shell would strip them, Go would not
-		"KUBERNETES=v1.34.3 # note",    // a trailing comment, likewise
+		"KUBERNETES v1.2.3",            // no =
+		"kubernetes=v1.2.3",            // not a shell variable the script uses
+		`KUBERNETES="v1.2.3"`,          // quotes: the shell would strip them, Go would not
+		"KUBERNETES=v1.2.3 # note",     // a trailing comment, likewise
 		"KUBERNETES=",                  // empty
 		"KUBERNETES=$OTHER",            // expansion
 		"KUBERNETES=v1\nKUBERNETES=v2", // twice
@@ -79,8 +79,8 @@ func TestParse(t *testing.T) {
 }
 
 func TestVersionParts(t *testing.T) {
-	assert.Equal(t, "1", versions.Version("v1.34.3").Major())
-	assert.Equal(t, "34", versions.Version("v1.34.3").Minor())
-	assert.Equal(t, "1.34.3", versions.Version("v1.34.3").WithoutV())
+	assert.Equal(t, "1", versions.Version("v1.2.3").Major())
+	assert.Equal(t, "2", versions.Version("v1.2.3").Minor())
+	assert.Equal(t, "1.2.3", versions.Version("v1.2.3").WithoutV())
 	assert.Equal(t, "kindest/node:"+string(versions.Kubernetes), versions.KindNodeImage)
 }
