@@ -120,7 +120,7 @@ func install(ctx context.Context, local *cluster.Local, s scenario.Scenario) err
 		return err
 	}
 	helm := chartdir.HelmIn(dir)
-	helm.Kubeconfig, helm.Timeout = local.KubeconfigPath(), 2*time.Minute
+	helm.Kubeconfig, helm.Timeout, helm.Sets = local.KubeconfigPath(), 2*time.Minute, scenario.InNamespace
 	for _, chart := range project.Charts {
 		if _, err := helm.InstallE(ctx, namespace, "osmo-"+chart, filepath.Join(charts, chart), s.ValuesFile(chart)); err != nil {
 			return err // names the command, with helm's output

@@ -64,9 +64,12 @@ func chartDir(tb testing.TB, chart string) string {
 	return filepath.Join(dir, chart)
 }
 
-// helm is the pinned helm v3 pointed at the package's cluster.
+// helm is the pinned helm v3 pointed at the package's cluster; each release's
+// workflows stay in its test's namespace.
 func helm(tb testing.TB) helmclitest.Helm {
-	return helmclitest.New(tb, "helm", local(tb).KubeconfigPath())
+	h := helmclitest.New(tb, "helm", local(tb).KubeconfigPath())
+	h.Sets = scenario.InNamespace
+	return h
 }
 
 // preProvision creates the account a values file declares pre-provisioned

@@ -27,6 +27,7 @@ import (
 	"github.com/osmo-wi/charts/tests/harness/helmcli/helmclitest"
 	"github.com/osmo-wi/charts/tests/harness/poll"
 	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/tests/harness/scenario"
 )
 
 func TestMain(m *testing.M) {
@@ -43,10 +44,13 @@ func charts(t *testing.T) string {
 	return dir
 }
 
-// helmFor returns the pinned helm (tool "helm" or "helm4") pointed at the package's cluster.
+// helmFor returns the pinned helm (tool "helm" or "helm4") pointed at the package's
+// cluster; each release's workflows stay in its test's namespace.
 func helmFor(t *testing.T, tool string) (helmclitest.Helm, cluster.Cluster) {
 	c := cluster.Shared(t)
-	return helmclitest.New(t, tool, c.KubeconfigPath()), c
+	h := helmclitest.New(t, tool, c.KubeconfigPath())
+	h.Sets = scenario.InNamespace
+	return h, c
 }
 
 // forEachHelm runs a parallel subtest per pinned helm version.

@@ -45,6 +45,9 @@ type Helm struct {
 	Dir string
 	// Timeout bounds each --wait; 0 means Timeout.
 	Timeout time.Duration
+	// Sets, when set, gives `--set` assignments added to every install and
+	// upgrade in a namespace (see scenario.InNamespace).
+	Sets func(namespace string) []string
 }
 
 func (h Helm) tool() string {
@@ -120,13 +123,13 @@ func (h Helm) waitArgs() []string { return []string{"--wait", "--timeout", h.tim
 
 // InstallE installs chart as release with the values files, waiting for readiness.
 func (h Helm) InstallE(ctx context.Context, namespace, release, chart string, valuesFiles ...string) (string, error) {
-	args := append([]string{release, chart}, valuesArgs(valuesFiles)...)
+	args := append([]string{release, chart}, h.valuesArgs(namespace, valuesFiles)...)
 	return h.RunE(ctx, namespace, "install", append(args, h.waitArgs()...)...)
 }
 
 // UpgradeE upgrades release to chart with the values files (not reusing old values).
 func (h Helm) UpgradeE(ctx context.Context, namespace, release, chart string, valuesFiles ...string) (string, error) {
-	args := append([]string{release, chart}, valuesArgs(valuesFiles)...)
+	args := append([]string{release, chart}, h.valuesArgs(namespace, valuesFiles)...)
 	return h.RunE(ctx, namespace, "upgrade", append(args, h.waitArgs()...)...)
 }
 
@@ -150,10 +153,16 @@ func (h Helm) DependencyBuildE(ctx context.Context, chartDir string) (string, er
 	return h.RunE(ctx, "", "dependency", "build", chartDir)
 }
 
-func valuesArgs(files []string) []string {
+// valuesArgs are the values files, then the Sets for the namespace (which win).
+func (h Helm) valuesArgs(namespace string, files []string) []string {
 	var args []string
 	for _, f := range files {
 		args = append(args, "--values", f)
+	}
+	if h.Sets != nil {
+		for _, set := range h.Sets(namespace) {
+			args = append(args, "--set", set)
+		}
 	}
 	return args
 }

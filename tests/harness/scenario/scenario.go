@@ -92,3 +92,13 @@ func PreProvisionedAccount(valuesFile string) (name string, annotations map[stri
 	}
 	return sa.Name, annotations, true, nil
 }
+
+// InNamespace gives the `--set` assignments that keep a release's workflows in
+// its own namespace: the backend-operator chart runs workflow pods, and renders
+// its Roles and workflow account, in global.backendNamespace (NVIDIA's default
+// "osmo-namespace", which an operator sets to the workflow namespace). Tests and
+// the demo install every release into a namespace of its own, so the workflows
+// go there too; the other charts ignore the key (global stays open).
+func InNamespace(namespace string) []string {
+	return []string{"global.backendNamespace=" + namespace}
+}
