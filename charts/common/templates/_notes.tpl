@@ -65,8 +65,9 @@ Workload identity: {{ $provider | default "none configured" }}
   ServiceAccount yourself, to run these pods under a cloud identity.
 {{- end }}
 
-Check what each pod received:
-  go run ./cmd/identity-check --namespace {{ .Release.Namespace }} --release {{ .Release.Name }}
+Check what each pod received (no checkout needed):
+  go install github.com/osmo-wi/charts/cmd/identity-check@latest
+  identity-check --namespace {{ .Release.Namespace }} --release {{ .Release.Name }}
 {{- end -}}
 
 {{/* common.notes.provider: azure, aws or gcp from the shortcut, else from the account's annotations. */}}
