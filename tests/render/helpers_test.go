@@ -146,3 +146,21 @@ func readFile(path string) (string, error) {
 }
 
 func describe(p pod) string { return fmt.Sprintf("%s (pod)", p.Owner) }
+
+// volumeNames are the volumes' names, in order.
+func volumeNames(volumes []corev1.Volume) []string {
+	var out []string
+	for _, v := range volumes {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+// containerNames are the containers' names, in order.
+func containerNames(containers []corev1.Container) []string {
+	var out []string
+	for _, c := range containers {
+		out = append(out, c.Name)
+	}
+	return out
+}

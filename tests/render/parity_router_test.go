@@ -196,19 +196,3 @@ func volumeNamed(t *testing.T, volumes []corev1.Volume, name string) corev1.Volu
 	t.Fatalf("no volume %q in %v", name, volumeNames(volumes))
 	return corev1.Volume{}
 }
-
-func volumeNames(volumes []corev1.Volume) []string {
-	var out []string
-	for _, v := range volumes {
-		out = append(out, v.Name)
-	}
-	return out
-}
-
-func containerNames(containers []corev1.Container) []string {
-	var out []string
-	for _, c := range containers {
-		out = append(out, c.Name)
-	}
-	return out
-}

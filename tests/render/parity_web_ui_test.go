@@ -317,14 +317,14 @@ func TestParityWebUIStartsTheUIAsNVIDIADoes(t *testing.T) {
 			assert.Equal(t, want.envFrom, ui.EnvFrom)
 			assert.Equal(t, want.ports, ui.Ports)
 			assert.Equal(t, want.mounts, ui.VolumeMounts)
-			assert.Equal(t, want.volumes, webUIVolumeNames(spec.Volumes))
+			assert.Equal(t, want.volumes, volumeNames(spec.Volumes))
 			for _, v := range spec.Volumes {
 				if v.Name == "tmp" || v.Name == "logs" || v.Name == "next-cache" {
 					assert.NotNil(t, v.EmptyDir, "volume %s is an emptyDir", v.Name)
 				}
 			}
-			assert.Equal(t, want.containers, webUIContainerNames(spec.Containers))
-			assert.Equal(t, want.inits, webUIContainerNames(spec.InitContainers))
+			assert.Equal(t, want.containers, containerNames(spec.Containers))
+			assert.Equal(t, want.inits, containerNames(spec.InitContainers))
 			assert.Equal(t, want.liveness, ui.LivenessProbe, "livenessProbe")
 			assert.Equal(t, want.startup, ui.StartupProbe, "startupProbe")
 			assert.Equal(t, want.readiness, ui.ReadinessProbe, "readinessProbe")
@@ -562,22 +562,6 @@ func TestParityWebUIRejectsBadValues(t *testing.T) {
 	}
 }
 
-func webUIVolumeNames(volumes []corev1.Volume) []string {
-	var out []string
-	for _, v := range volumes {
-		out = append(out, v.Name)
-	}
-	return out
-}
-
-func webUIContainerNames(containers []corev1.Container) []string {
-	var out []string
-	for _, c := range containers {
-		out = append(out, c.Name)
-	}
-	return out
-}
-
 func webUIVolume(t *testing.T, volumes []corev1.Volume, name string) corev1.Volume {
 	t.Helper()
 	for _, v := range volumes {
@@ -585,7 +569,7 @@ func webUIVolume(t *testing.T, volumes []corev1.Volume, name string) corev1.Volu
 			return v
 		}
 	}
-	t.Fatalf("no volume %q in %v", name, webUIVolumeNames(volumes))
+	t.Fatalf("no volume %q in %v", name, volumeNames(volumes))
 	return corev1.Volume{}
 }
 
