@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	psapi "k8s.io/pod-security-admission/api"
@@ -344,13 +345,13 @@ workflowServiceAccount: {create: true}`
 	}
 }
 
-// objectKey is kind/namespace/name, with no namespace for cluster-scoped kinds.
+// objectKey is kind/namespace/name, with no namespace for the cluster-scoped kinds the charts render.
 func objectKey(t *testing.T, obj runtime.Object, releaseNamespace string) string {
 	meta, ok := obj.(metav1.Object)
 	require.True(t, ok)
 	kind := fmt.Sprintf("%T", obj)
 	switch obj.(type) {
-	case *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding:
+	case *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding, *schedulingv1.PriorityClass:
 		return kind + "//" + meta.GetName()
 	}
 	ns := meta.GetNamespace()

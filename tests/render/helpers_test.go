@@ -164,3 +164,18 @@ func containerNames(containers []corev1.Container) []string {
 	}
 	return out
 }
+
+// volumeNamed is the pod's volume called name; the test fails when there is none.
+func volumeNamed(t *testing.T, volumes []corev1.Volume, name string) corev1.Volume {
+	t.Helper()
+	for _, v := range volumes {
+		if v.Name == name {
+			return v
+		}
+	}
+	t.Fatalf("no volume %q in %v", name, volumeNames(volumes))
+	return corev1.Volume{}
+}
+
+// ptr is a pointer to v, for the optional fields of expected objects.
+func ptr[T any](v T) *T { return &v }

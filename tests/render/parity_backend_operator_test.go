@@ -2,7 +2,6 @@ package render_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -22,7 +21,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
@@ -343,8 +341,6 @@ func boFillIn(t *testing.T, text string, vars map[string]string) string {
 	})
 }
 
-func boPtr[T any](v T) *T { return &v }
-
 // boDefaultCronJob is the CronJob NVIDIA's template yields for its default values, once OSMO
 // fills in resource_name=osmo-nccl, backend_name=gpu-east, test_name=nccl (resources aside).
 func boDefaultCronJob() batchv1.CronJob {
@@ -352,7 +348,7 @@ func boDefaultCronJob() batchv1.CronJob {
 		return "echo \"Validating test configuration...\"\nif [ -f " + dir + "/test_config.json ]; then\n  echo \"Configuration file found\"\n  exit 0\nelse\n  echo \"Configuration file missing\"\n  exit 1\nfi\n"
 	}
 	runAs := func(c *corev1.SecurityContext) *corev1.SecurityContext {
-		c.RunAsNonRoot, c.RunAsUser, c.RunAsGroup = boPtr(true), boPtr(int64(1000)), boPtr(int64(1000))
+		c.RunAsNonRoot, c.RunAsUser, c.RunAsGroup = ptr(true), ptr(int64(1000)), ptr(int64(1000))
 		return c
 	}
 	configMount := []corev1.VolumeMount{{Name: "test-config", MountPath: "/test-config", ReadOnly: true}}
@@ -364,33 +360,33 @@ func boDefaultCronJob() batchv1.CronJob {
 			Annotations: map[string]string{"description": "Automated test runner for gpu-east - nccl", "scheduler": "backend-test-scheduler"},
 		},
 		Spec: batchv1.CronJobSpec{
-			Schedule: "0 2 * * *", TimeZone: boPtr("UTC"), StartingDeadlineSeconds: boPtr(int64(300)),
-			ConcurrencyPolicy: "Forbid", Suspend: boPtr(false), SuccessfulJobsHistoryLimit: boPtr(int32(1)), FailedJobsHistoryLimit: boPtr(int32(3)),
+			Schedule: "0 2 * * *", TimeZone: ptr("UTC"), StartingDeadlineSeconds: ptr(int64(300)),
+			ConcurrencyPolicy: "Forbid", Suspend: ptr(false), SuccessfulJobsHistoryLimit: ptr(int32(1)), FailedJobsHistoryLimit: ptr(int32(3)),
 			JobTemplate: batchv1.JobTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      map[string]string{"component": "backend-test-job", "backend": "gpu-east", "test": "nccl", "job-type": "test-runner"},
 					Annotations: map[string]string{"created-by": "backend-operator"},
 				},
 				Spec: batchv1.JobSpec{
-					Parallelism: boPtr(int32(1)), Completions: boPtr(int32(1)), BackoffLimit: boPtr(int32(2)), ActiveDeadlineSeconds: boPtr(int64(3600)),
-					TTLSecondsAfterFinished: boPtr(int32(86400)), CompletionMode: boPtr(batchv1.NonIndexedCompletion), Suspend: boPtr(false),
+					Parallelism: ptr(int32(1)), Completions: ptr(int32(1)), BackoffLimit: ptr(int32(2)), ActiveDeadlineSeconds: ptr(int64(3600)),
+					TTLSecondsAfterFinished: ptr(int32(86400)), CompletionMode: ptr(batchv1.NonIndexedCompletion), Suspend: ptr(false),
 					Template: corev1.PodTemplateSpec{
 						ObjectMeta: metav1.ObjectMeta{
 							Labels:      map[string]string{"component": "backend-test-pod", "pod-type": "test-runner", "backend": "gpu-east", "test": "nccl"},
 							Annotations: map[string]string{"prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics"},
 						},
 						Spec: corev1.PodSpec{
-							RestartPolicy: "Never", TerminationGracePeriodSeconds: boPtr(int64(30)), ActiveDeadlineSeconds: boPtr(int64(3600)),
-							ServiceAccountName: "osmo-backend-operator", AutomountServiceAccountToken: boPtr(true),
-							SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: boPtr(true), RunAsUser: boPtr(int64(1000)), RunAsGroup: boPtr(int64(1000)),
-								FSGroup: boPtr(int64(1000)), SeccompProfile: &corev1.SeccompProfile{Type: "RuntimeDefault"}},
+							RestartPolicy: "Never", TerminationGracePeriodSeconds: ptr(int64(30)), ActiveDeadlineSeconds: ptr(int64(3600)),
+							ServiceAccountName: "osmo-backend-operator", AutomountServiceAccountToken: ptr(true),
+							SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(1000)), RunAsGroup: ptr(int64(1000)),
+								FSGroup: ptr(int64(1000)), SeccompProfile: &corev1.SeccompProfile{Type: "RuntimeDefault"}},
 							NodeSelector: map[string]string{},
 							Tolerations:  boOpsToleration,
 							InitContainers: []corev1.Container{{
 								Name: "config-validator", Image: "ubuntu:22.04", ImagePullPolicy: "IfNotPresent",
 								Command: []string{"/bin/sh"}, Args: []string{"-c", check("/test-config")}, VolumeMounts: configMount,
-								SecurityContext: runAs(&corev1.SecurityContext{AllowPrivilegeEscalation: boPtr(false),
-									Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}, ReadOnlyRootFilesystem: boPtr(true)}),
+								SecurityContext: runAs(&corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false),
+									Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}, ReadOnlyRootFilesystem: ptr(true)}),
 							}},
 							Containers: []corev1.Container{{
 								Name: "backend-test-runner", Image: "nvcr.io/nvidia/osmo/backend-test-runner:6.4.0", ImagePullPolicy: "Always",
@@ -405,12 +401,12 @@ func boDefaultCronJob() batchv1.CronJob {
 									{Name: "SERVICE_ACCOUNT", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.serviceAccountName"}}},
 								},
 								VolumeMounts: configMount,
-								SecurityContext: runAs(&corev1.SecurityContext{AllowPrivilegeEscalation: boPtr(false),
+								SecurityContext: runAs(&corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false),
 									Capabilities:           &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_BIND_SERVICE"}},
-									ReadOnlyRootFilesystem: boPtr(true)}),
+									ReadOnlyRootFilesystem: ptr(true)}),
 							}},
 							Volumes: []corev1.Volume{{Name: "test-config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-								LocalObjectReference: corev1.LocalObjectReference{Name: "nccl-config"}, DefaultMode: boPtr(int32(420)), Optional: boPtr(false)}}}},
+								LocalObjectReference: corev1.LocalObjectReference{Name: "nccl-config"}, DefaultMode: ptr(int32(420)), Optional: ptr(false)}}}},
 						},
 					},
 				},
@@ -425,17 +421,17 @@ func boEveryKeyCronJob() batchv1.CronJob {
 	cj.Labels = map[string]string{"osmo.example.com/component": "backend-test", "osmo.example.com/backend": "gpu-east", "osmo.example.com/test": "nccl", "managed-by": "osmo"}
 	cj.Annotations = map[string]string{"description": "Test nccl on gpu-east", "scheduler": "nightly"}
 	s := &cj.Spec
-	s.Schedule, s.TimeZone, s.StartingDeadlineSeconds = "*/30 * * * *", boPtr("Europe/Berlin"), boPtr(int64(60))
-	s.ConcurrencyPolicy, s.Suspend, s.SuccessfulJobsHistoryLimit, s.FailedJobsHistoryLimit = "Replace", boPtr(true), boPtr(int32(2)), boPtr(int32(5))
+	s.Schedule, s.TimeZone, s.StartingDeadlineSeconds = "*/30 * * * *", ptr("Europe/Berlin"), ptr(int64(60))
+	s.ConcurrencyPolicy, s.Suspend, s.SuccessfulJobsHistoryLimit, s.FailedJobsHistoryLimit = "Replace", ptr(true), ptr(int32(2)), ptr(int32(5))
 	j := &s.JobTemplate.Spec
-	j.Parallelism, j.Completions, j.BackoffLimit, j.ActiveDeadlineSeconds = boPtr(int32(2)), boPtr(int32(2)), boPtr(int32(0)), boPtr(int64(600))
-	j.TTLSecondsAfterFinished, j.CompletionMode, j.Suspend = boPtr(int32(3600)), boPtr(batchv1.IndexedCompletion), boPtr(true)
+	j.Parallelism, j.Completions, j.BackoffLimit, j.ActiveDeadlineSeconds = ptr(int32(2)), ptr(int32(2)), ptr(int32(0)), ptr(int64(600))
+	j.TTLSecondsAfterFinished, j.CompletionMode, j.Suspend = ptr(int32(3600)), ptr(batchv1.IndexedCompletion), ptr(true)
 	j.Template.Labels = map[string]string{"component": "backend-test-pod", "pod-type": "node-check", "backend": "gpu-east", "test": "nccl"}
 	j.Template.Annotations["example.com/test"] = "yes"
 	p := &j.Template.Spec
-	p.RestartPolicy, p.TerminationGracePeriodSeconds, p.ActiveDeadlineSeconds = "OnFailure", boPtr(int64(10)), boPtr(int64(600))
-	p.ServiceAccountName, p.AutomountServiceAccountToken = "osmo-operator", boPtr(false)
-	p.SecurityContext.RunAsUser, p.SecurityContext.RunAsGroup, p.SecurityContext.FSGroup = boPtr(int64(2000)), boPtr(int64(2000)), boPtr(int64(2000))
+	p.RestartPolicy, p.TerminationGracePeriodSeconds, p.ActiveDeadlineSeconds = "OnFailure", ptr(int64(10)), ptr(int64(600))
+	p.ServiceAccountName, p.AutomountServiceAccountToken = "osmo-operator", ptr(false)
+	p.SecurityContext.RunAsUser, p.SecurityContext.RunAsGroup, p.SecurityContext.FSGroup = ptr(int64(2000)), ptr(int64(2000)), ptr(int64(2000))
 	p.NodeSelector = map[string]string{"role": "gpu"}
 	p.Tolerations = []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}}
 	p.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
@@ -446,17 +442,17 @@ func boEveryKeyCronJob() batchv1.CronJob {
 	init := &p.InitContainers[0]
 	init.Image, init.ImagePullPolicy, init.VolumeMounts = "busybox:1.37.0", "Always", mount
 	init.Args = []string{"-c", "echo \"Validating test configuration...\"\nif [ -f /etc/test/test_config.json ]; then\n  echo \"Configuration file found\"\n  exit 0\nelse\n  echo \"Configuration file missing\"\n  exit 1\nfi\n"}
-	init.SecurityContext.RunAsUser, init.SecurityContext.RunAsGroup = boPtr(int64(2000)), boPtr(int64(2000))
+	init.SecurityContext.RunAsUser, init.SecurityContext.RunAsGroup = ptr(int64(2000)), ptr(int64(2000))
 	c := &p.Containers[0]
 	c.Image, c.ImagePullPolicy = "registry.example.com/osmo/backend-test-runner:20240303", "IfNotPresent"
 	c.Args = []string{"--read_from_osmo", "true", "--retries", "3"}
 	c.Env[2].Value = "osmo.example.com/"
 	c.Env = append(c.Env, corev1.EnvVar{Name: "MODE", Value: "strict"}, corev1.EnvVar{Name: "RETRIES", Value: "3"})
 	c.VolumeMounts = mount
-	c.SecurityContext.RunAsUser, c.SecurityContext.RunAsGroup = boPtr(int64(2000)), boPtr(int64(2000))
+	c.SecurityContext.RunAsUser, c.SecurityContext.RunAsGroup = ptr(int64(2000)), ptr(int64(2000))
 	c.SecurityContext.Capabilities.Add = []corev1.Capability{}
 	p.Volumes = []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-		LocalObjectReference: corev1.LocalObjectReference{Name: "cfg-nccl"}, DefaultMode: boPtr(int32(0o600)), Optional: boPtr(true)}}}}
+		LocalObjectReference: corev1.LocalObjectReference{Name: "cfg-nccl"}, DefaultMode: ptr(int32(0o600)), Optional: ptr(true)}}}}
 	return cj
 }
 
@@ -742,21 +738,6 @@ func TestParityBackendOperatorEnableNonClusterRoles(t *testing.T) {
 	assert.Contains(t, r.Notes, "the listener and worker are not deployed")
 }
 
-// boObjectKey is kind/namespace/name, with no namespace for the cluster-scoped kinds this chart renders.
-func boObjectKey(obj runtime.Object, releaseNamespace string) string {
-	meta := obj.(metav1.Object)
-	kind := fmt.Sprintf("%T", obj)
-	switch obj.(type) {
-	case *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding, *schedulingv1.PriorityClass:
-		return kind + "//" + meta.GetName()
-	}
-	ns := meta.GetNamespace()
-	if ns == "" {
-		ns = releaseNamespace
-	}
-	return kind + "/" + ns + "/" + meta.GetName()
-}
-
 // Two releases, in one namespace or one each, sharing the workflow namespace: no object collides,
 // cluster-scoped ones (ClusterRoles, bindings, PriorityClasses) included.
 func TestParityBackendOperatorTwoReleasesCoexist(t *testing.T) {
@@ -797,7 +778,7 @@ extraConfigMaps: {extra: {data: {a: b}}}`
 				r, err := renderE(boChart, vals, rel)
 				require.NoError(t, err)
 				for _, m := range r.Manifests {
-					key := boObjectKey(m.Object, rel.Namespace)
+					key := objectKey(t, m.Object, rel.Namespace)
 					if strings.Contains(key, "//") {
 						cluster++
 					}

@@ -185,14 +185,3 @@ func TestParityRouterStartsTheRouterAsNVIDIADoes(t *testing.T) {
 		})
 	}
 }
-
-func volumeNamed(t *testing.T, volumes []corev1.Volume, name string) corev1.Volume {
-	t.Helper()
-	for _, v := range volumes {
-		if v.Name == name {
-			return v
-		}
-	}
-	t.Fatalf("no volume %q in %v", name, volumeNames(volumes))
-	return corev1.Volume{}
-}

@@ -105,8 +105,6 @@ type svcComponentWant struct {
 	service                   bool   // a Service on 80 -> 8000
 }
 
-func svcInt32(v int32) *int32 { return &v }
-
 // Arguments and env NVIDIA's templates give every case below.
 var (
 	svcLogArgs = func(name string) []string {
@@ -190,7 +188,7 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-delayed-job-monitor", "--metrics_otel_enable", "true"}, svcRedis, svcPostgres,
 						svcLogArgs("delayed_job_monitor"), []string{"--enable_metrics"}),
 					mounts: []corev1.VolumeMount{svcLogsMount, svcProgressMount}, volumes: []string{"logs", "progress-files"}, containers: []string{"osmo-service-delayed-job-monitor"},
-					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: svcInt32(1),
+					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: ptr[int32](1),
 				},
 			},
 		},
@@ -239,7 +237,7 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 						svcLogArgs("delayed_job_monitor"), []string{"--enable_metrics"}),
 					env:    []corev1.EnvVar{minimalPassword},
 					mounts: []corev1.VolumeMount{minimalMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-delayed-job-monitor"},
-					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: svcInt32(1),
+					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: ptr[int32](1),
 				},
 			},
 		},
@@ -301,7 +299,7 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 						svcLogArgs("delayed_job_monitor"), []string{"--enable_metrics"}),
 					env:    deploySecrets,
 					mounts: []corev1.VolumeMount{defaultMek, svcLogsMount, svcProgressMount}, volumes: []string{"logs", "mek-volume", "progress-files"}, containers: []string{"osmo-service-delayed-job-monitor"},
-					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: svcInt32(1),
+					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: ptr[int32](1),
 				},
 			},
 		},
@@ -358,7 +356,7 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 					env:    everySecrets,
 					mounts: []corev1.VolumeMount{everyMek, {Name: "cache", MountPath: "/cache"}, svcProgressMount}, volumes: []string{"cache", "mek-volume", "progress-files"},
 					containers: []string{"djm"},
-					liveness:   svcMonitorLiveness, startup: svcMonitorStartup, replicas: svcInt32(2),
+					liveness:   svcMonitorLiveness, startup: svcMonitorStartup, replicas: ptr[int32](2),
 				},
 			},
 		},

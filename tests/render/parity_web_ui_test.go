@@ -224,11 +224,11 @@ func TestParityWebUIStartsTheUIAsNVIDIADoes(t *testing.T) {
 				},
 				hpa: &autoscalingv2.HorizontalPodAutoscalerSpec{
 					ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "portal"},
-					MinReplicas:    webUIPtr(int32(2)), MaxReplicas: 6,
+					MinReplicas:    ptr(int32(2)), MaxReplicas: 6,
 					Metrics: []autoscalingv2.MetricSpec{
 						{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
 							Name: "memory", Container: "portal",
-							Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: webUIPtr(int32(70))},
+							Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(70))},
 						}},
 						{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
 							Metric: autoscalingv2.MetricIdentifier{Name: "http_requests"},
@@ -245,7 +245,7 @@ func TestParityWebUIStartsTheUIAsNVIDIADoes(t *testing.T) {
 				assert.Equal(t, "512Mi", spec.Containers[0].Resources.Limits.Memory().String())
 				assert.Equal(t, []string{"sh", "-c", "until nc -z api.example.com 443; do sleep 2; done"}, spec.InitContainers[0].Command)
 				assert.Equal(t, "envoyproxy/envoy:v1.31.0", spec.Containers[1].Image)
-				assert.Equal(t, "ui-settings", webUIVolume(t, spec.Volumes, "settings").ConfigMap.Name)
+				assert.Equal(t, "ui-settings", volumeNamed(t, spec.Volumes, "settings").ConfigMap.Name)
 
 				// Topology spread: the user's own labelSelector is kept; the other selects these pods.
 				require.Len(t, spec.TopologySpreadConstraints, 2)
@@ -384,10 +384,10 @@ func TestParityWebUIScaling(t *testing.T) {
 		{"enabled with NVIDIA's defaults: minReplicas 1, max 3, memory at 85%", `services: {ui: {replicas: 3, scaling: {enabled: true}}}`, 1,
 			&autoscalingv2.HorizontalPodAutoscalerSpec{
 				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "osmo-web-ui"},
-				MinReplicas:    webUIPtr(int32(1)), MaxReplicas: 3,
+				MinReplicas:    ptr(int32(1)), MaxReplicas: 3,
 				Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
 					Name: "memory", Container: "osmo-web-ui",
-					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: webUIPtr(int32(85))},
+					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(85))},
 				}}},
 			}},
 	}
@@ -561,19 +561,6 @@ func TestParityWebUIRejectsBadValues(t *testing.T) {
 		})
 	}
 }
-
-func webUIVolume(t *testing.T, volumes []corev1.Volume, name string) corev1.Volume {
-	t.Helper()
-	for _, v := range volumes {
-		if v.Name == name {
-			return v
-		}
-	}
-	t.Fatalf("no volume %q in %v", name, volumeNames(volumes))
-	return corev1.Volume{}
-}
-
-func webUIPtr[T any](v T) *T { return &v }
 
 func webUIQuantity(text string) *resource.Quantity {
 	q := resource.MustParse(text)
