@@ -11,9 +11,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 # Every pinned version comes from versions.env, which the Go code embeds too
-# (tests/harness/versions). Recipes write them as ${NAME} or ${NAME#v}.
-versions="$root/tests/harness/versions/versions.env"
-# shellcheck source=../tests/harness/versions/versions.env
+# (harness/versions). Recipes write them as ${NAME} or ${NAME#v}.
+versions="$root/harness/versions/versions.env"
+# shellcheck source=../harness/versions/versions.env
 . "$versions"
 kube_major=${KUBERNETES#v}; kube_major=${kube_major%%.*}
 kube_minor=${KUBERNETES#v*.}; kube_minor=${kube_minor%%.*}

@@ -22,12 +22,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/chartdir"
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/identitycheck"
-	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
-	"github.com/osmo-wi/charts/tests/harness/project"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/chartdir"
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/identitycheck"
+	"github.com/osmo-wi/charts/harness/identitywebhook"
+	"github.com/osmo-wi/charts/harness/project"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 const namespace = "osmo"

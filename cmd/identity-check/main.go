@@ -1,5 +1,8 @@
 // Command identity-check tells whether every pod of a release would get its
-// cloud workload identity, and for each one that would not, why and the fix:
+// cloud workload identity, and for each one that would not, why and the fix.
+// Install it without a checkout with
+// go install github.com/osmo-wi/charts/cmd/identity-check@latest; from a
+// checkout:
 //
 //	go run ./cmd/identity-check --namespace osmo --release osmo-router
 //	go run ./cmd/identity-check --namespace osmo --selector app.kubernetes.io/name=service --output json
@@ -8,7 +11,7 @@
 // Exit status: 0 when every pod would get its identity, 1 when one would not
 // (the fixes are printed), 2 on usage or connection errors, and when nothing
 // matched (no pod, and no Deployment waiting for pods).
-// The logic lives in tests/harness/identitycheck.
+// The logic lives in harness/identitycheck.
 package main
 
 import (
@@ -27,7 +30,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/osmo-wi/charts/tests/harness/identitycheck"
+	"github.com/osmo-wi/charts/harness/identitycheck"
 )
 
 // Exit statuses.

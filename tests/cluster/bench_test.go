@@ -15,8 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/project"
 )
 
 // BenchmarkClusterStart compares the local provider with kwokctl's binary

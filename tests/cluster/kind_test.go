@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster"
 )
 
 // The kind provider needs a container engine and a node image; it runs

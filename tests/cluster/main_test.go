@@ -9,7 +9,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
 )
 
 func TestMain(m *testing.M) {
@@ -18,13 +19,13 @@ func TestMain(m *testing.M) {
 	}
 	// These tests prove the local provider itself, so it is pinned here;
 	// packages testing charts leave Provider empty and follow OSMO_CLUSTER.
-	cluster.Main(m, cluster.Options{Provider: cluster.ProviderLocal})
+	clustertest.Main(m, cluster.Options{Provider: cluster.ProviderLocal})
 }
 
 // local returns the package's cluster as the local provider, for what only it has (CA, issuer, pids).
 func local(t *testing.T) *cluster.Local {
 	t.Helper()
-	c := cluster.Shared(t)
+	c := clustertest.Shared(t)
 	l, ok := c.(*cluster.Local)
 	if !ok {
 		t.Fatalf("the package cluster is %s, want local", c.Provider())

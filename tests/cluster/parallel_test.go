@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster"
 )
 
 // parallelChildEnv turns this test binary into one of the parallel start test's children.

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster"
 )
 
 // fakeDocker puts a `docker` on a PATH of its own: it prints a version like

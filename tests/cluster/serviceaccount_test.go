@@ -20,7 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
 )
 
 // A token requested for a custom audience (as workload identity projects one
@@ -30,7 +30,7 @@ import (
 func TestServiceAccountTokenVerifiesAgainstIssuerDiscovery(t *testing.T) {
 	t.Parallel()
 	l := local(t)
-	ns := cluster.Namespace(t, l, "restricted")
+	ns := clustertest.Namespace(t, l, "restricted")
 	const audience = "api://osmo-test-audience"
 	accounts := l.Client().CoreV1().ServiceAccounts(ns)
 	_, err := accounts.Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "workload"}}, metav1.CreateOptions{})

@@ -11,7 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster"
 )
 
 // Test packages run in parallel, one cluster each: two local clusters must

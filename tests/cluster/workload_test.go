@@ -15,15 +15,16 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/project"
 )
 
 // The pinned version: `helm install` of charts with a kubeVersion constraint
 // depends on the server reporting it (not v0.0.0-master).
 func TestServerVersionIsPinned(t *testing.T) {
 	t.Parallel()
-	version, err := cluster.Shared(t).Client().Discovery().ServerVersion()
+	version, err := clustertest.Shared(t).Client().Discovery().ServerVersion()
 	require.NoError(t, err)
 	assert.Equal(t, "v1.34.3", version.GitVersion)
 }
@@ -32,8 +33,8 @@ func TestServerVersionIsPinned(t *testing.T) {
 // scheduled onto the fake node and become ready.
 func TestDeploymentBecomesAvailable(t *testing.T) {
 	t.Parallel()
-	c := cluster.Shared(t)
-	ns := cluster.Namespace(t, c, "restricted")
+	c := clustertest.Shared(t)
+	ns := clustertest.Namespace(t, c, "restricted")
 	deployments := c.Client().AppsV1().Deployments(ns)
 	_, err := deployments.Create(context.Background(), deployment("web"), metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -61,8 +62,8 @@ func TestDeploymentBecomesAvailable(t *testing.T) {
 // Pod Security admission is on: charts are proven against "restricted".
 func TestPodSecurityRestrictedIsEnforced(t *testing.T) {
 	t.Parallel()
-	c := cluster.Shared(t)
-	pods := c.Client().CoreV1().Pods(cluster.Namespace(t, c, "restricted"))
+	c := clustertest.Shared(t)
+	pods := c.Client().CoreV1().Pods(clustertest.Namespace(t, c, "restricted"))
 
 	privileged := restrictedPodSpec(corev1.RestartPolicyAlways)
 	privileged.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr(true)}
@@ -80,8 +81,8 @@ func TestPodSecurityRestrictedIsEnforced(t *testing.T) {
 // completes them, so `helm test` can pass.
 func TestRunOncePodSucceeds(t *testing.T) {
 	t.Parallel()
-	c := cluster.Shared(t)
-	pods := c.Client().CoreV1().Pods(cluster.Namespace(t, c, "restricted"))
+	c := clustertest.Shared(t)
+	pods := c.Client().CoreV1().Pods(clustertest.Namespace(t, c, "restricted"))
 	testPod := pod("chart-test", restrictedPodSpec(corev1.RestartPolicyNever))
 	testPod.Annotations = map[string]string{"helm.sh/hook": "test"}
 	_, err := pods.Create(context.Background(), testPod, metav1.CreateOptions{})
@@ -100,8 +101,8 @@ func TestRunOncePodSucceeds(t *testing.T) {
 // --dry-run=server really asks the server: admission runs, nothing is stored.
 func TestKubectlServerDryRun(t *testing.T) {
 	t.Parallel()
-	c := cluster.Shared(t)
-	ns := cluster.Namespace(t, c, "restricted")
+	c := clustertest.Shared(t)
+	ns := clustertest.Namespace(t, c, "restricted")
 	manifests := t.TempDir()
 	write := func(name, text string) string {
 		path := filepath.Join(manifests, name)

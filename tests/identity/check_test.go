@@ -14,12 +14,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/osmo-wi/charts/tests/harness/cloud"
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/identitycheck"
-	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
-	"github.com/osmo-wi/charts/tests/harness/poll"
-	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/harness/cloud"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/identitycheck"
+	"github.com/osmo-wi/charts/harness/identitywebhook"
+	"github.com/osmo-wi/charts/harness/poll"
+	"github.com/osmo-wi/charts/harness/project"
 )
 
 const (
@@ -34,7 +34,7 @@ const (
 // wait, helm returns once the objects exist (for pods that can never start).
 func checkInstallRouter(t *testing.T, valuesFile string, wait bool) string {
 	t.Helper()
-	namespace := cluster.Namespace(t, local(t), "restricted")
+	namespace := clustertest.Namespace(t, local(t), "restricted")
 	if wait {
 		helm(t).Install(t, namespace, checkRelease, chartDir(t, "router"), valuesFile)
 	} else {
@@ -246,7 +246,7 @@ func TestIdentityCheckCommand(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 
-	namespace := cluster.Namespace(t, local(t), "restricted")
+	namespace := clustertest.Namespace(t, local(t), "restricted")
 	for release, scenario := range map[string]string{"good": "aks-workload-identity-shortcut", "broken": "minimal"} {
 		helm(t).Install(t, namespace, release, chartDir(t, "router"), project.Path("values-examples", scenario, "router.yaml"))
 	}

@@ -9,12 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/cloud"
-	"github.com/osmo-wi/charts/tests/harness/cloudsts"
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/exchange"
-	"github.com/osmo-wi/charts/tests/harness/project"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/cloud"
+	"github.com/osmo-wi/charts/harness/cloudsts"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/exchange"
+	"github.com/osmo-wi/charts/harness/project"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 // BenchmarkExchangeProof times the full exchange proof for the four charts
@@ -48,7 +48,7 @@ func BenchmarkExchangeProof(b *testing.B) {
 	for _, sc := range clouds {
 		s, err := scenario.Get(sc.name, project.Charts)
 		require.NoError(b, err)
-		namespaces[sc.name] = cluster.Namespace(b, c, "restricted")
+		namespaces[sc.name] = clustertest.Namespace(b, c, "restricted")
 		for _, chart := range project.Charts {
 			preProvision(b, namespaces[sc.name], s.ValuesFile(chart))
 			jobs[sc.name+"/"+chart] = exchangeInstallJob(b, namespaces[sc.name], "osmo-"+chart, chartDir(b, chart), s.ValuesFile(chart))

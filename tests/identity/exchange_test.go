@@ -3,7 +3,7 @@ package identity_test
 // Exchange proofs: the pods the API server admitted (after the real webhooks
 // injected their env) present the token the kubelet would project to the real
 // cloud SDKs, and a loopback STAND-IN for each cloud's token endpoint
-// (cloudsts) accepts or refuses it as the cloud would. See tests/harness/exchange.
+// (cloudsts) accepts or refuses it as the cloud would. See harness/exchange.
 
 import (
 	"context"
@@ -25,17 +25,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/osmo-wi/charts/tests/harness/cloud"
-	"github.com/osmo-wi/charts/tests/harness/cloudsts"
-	"github.com/osmo-wi/charts/tests/harness/cloudsts/cloudststest"
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/exchange"
-	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
-	"github.com/osmo-wi/charts/tests/harness/podtemplate"
-	"github.com/osmo-wi/charts/tests/harness/poll"
-	"github.com/osmo-wi/charts/tests/harness/project"
-	"github.com/osmo-wi/charts/tests/harness/render"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/cloud"
+	"github.com/osmo-wi/charts/harness/cloudsts"
+	"github.com/osmo-wi/charts/harness/cloudsts/cloudststest"
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/exchange"
+	"github.com/osmo-wi/charts/harness/identitywebhook"
+	"github.com/osmo-wi/charts/harness/podtemplate"
+	"github.com/osmo-wi/charts/harness/poll"
+	"github.com/osmo-wi/charts/harness/project"
+	"github.com/osmo-wi/charts/harness/render"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 // The identities the scenario files name.
@@ -88,7 +89,7 @@ func TestExchangeEveryChartEveryCloud(t *testing.T) {
 	for _, sc := range exchangeScenarios {
 		s, err := scenario.Get(sc.name, project.Charts)
 		require.NoError(t, err)
-		in := install{scenario: sc, values: s.ValuesFile, namespace: cluster.Namespace(t, c, "restricted")}
+		in := install{scenario: sc, values: s.ValuesFile, namespace: clustertest.Namespace(t, c, "restricted")}
 		installs = append(installs, in)
 		for _, chart := range project.Charts {
 			preProvision(t, in.namespace, s.ValuesFile(chart))
@@ -140,7 +141,7 @@ func TestExchangeRefusals(t *testing.T) {
 	}
 	namespaces := map[cloud.Provider]string{}
 	for _, provider := range cloud.Providers {
-		namespaces[provider] = cluster.Namespace(t, c, "restricted")
+		namespaces[provider] = clustertest.Namespace(t, c, "restricted")
 	}
 	// Azure registrations add up per app in the shared stand-in (its address
 	// is what the webhook injects), so each Azure case is its own app (client
@@ -333,7 +334,7 @@ func TestExchangeWorkflowPods(t *testing.T) {
 	namespaces := map[cloud.Provider]string{}
 	jobs := map[string]func() error{}
 	for _, v := range variants {
-		namespaces[v.provider] = cluster.Namespace(t, c, "restricted")
+		namespaces[v.provider] = clustertest.Namespace(t, c, "restricted")
 		for chart, files := range v.values {
 			jobs[string(v.provider)+"/"+chart] = exchangeInstallJob(t, namespaces[v.provider], "osmo-"+chart, chartDir(t, chart), files...)
 		}

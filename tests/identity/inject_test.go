@@ -10,12 +10,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/cloud"
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
-	"github.com/osmo-wi/charts/tests/harness/podspec"
-	"github.com/osmo-wi/charts/tests/harness/project"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/cloud"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/identitywebhook"
+	"github.com/osmo-wi/charts/harness/podspec"
+	"github.com/osmo-wi/charts/harness/project"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 const (
@@ -32,7 +32,7 @@ func injectInstall(t *testing.T, scenarioName string) (string, []corev1.Pod) {
 	s, err := scenario.Get(scenarioName, project.Charts)
 	require.NoError(t, err)
 	c := local(t)
-	namespace := cluster.Namespace(t, c, "restricted")
+	namespace := clustertest.Namespace(t, c, "restricted")
 	for _, chart := range project.Charts {
 		preProvision(t, namespace, s.ValuesFile(chart))
 		helm(t).Install(t, namespace, "osmo-"+chart, chartDir(t, chart), s.ValuesFile(chart))
@@ -108,7 +108,7 @@ func TestAzureWebhookNegativeCases(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			namespace := cluster.Namespace(t, local(t), "restricted")
+			namespace := clustertest.Namespace(t, local(t), "restricted")
 			values := filepath.Join(t.TempDir(), "values.yaml")
 			require.NoError(t, os.WriteFile(values, []byte(tc.values), 0o644))
 			helm(t).Install(t, namespace, "osmo-router", chartDir(t, "router"), values)

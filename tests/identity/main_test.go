@@ -19,13 +19,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/chartdir"
-	"github.com/osmo-wi/charts/tests/harness/cloudsts"
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/helmcli/helmclitest"
-	"github.com/osmo-wi/charts/tests/harness/identitywebhook"
-	"github.com/osmo-wi/charts/tests/harness/podspec"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/chartdir"
+	"github.com/osmo-wi/charts/harness/cloudsts"
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/helmcli/helmclitest"
+	"github.com/osmo-wi/charts/harness/identitywebhook"
+	"github.com/osmo-wi/charts/harness/podspec"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 // standIn answers for the three clouds' token endpoints (they cannot be reached
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "cloud stand-in:", err)
 		os.Exit(1)
 	}
-	code := cluster.Run(m, cluster.Options{
+	code := clustertest.Run(m, cluster.Options{
 		Provider: cluster.ProviderLocal,
 		Local: cluster.LocalOptions{AfterStart: []func(context.Context, *cluster.Local) error{
 			identitywebhook.Start(identitywebhook.Options{AzureAuthorityHost: standIn.EntraAuthorityHost()}),
@@ -51,7 +52,7 @@ func TestMain(m *testing.M) {
 // local is the package's cluster with its webhooks.
 func local(tb testing.TB) *cluster.Local {
 	tb.Helper()
-	c, ok := cluster.Shared(tb).(*cluster.Local)
+	c, ok := clustertest.Shared(tb).(*cluster.Local)
 	require.True(tb, ok, "identity tests need the local provider")
 	return c
 }

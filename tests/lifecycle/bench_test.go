@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/harness/project"
 )
 
 // BenchmarkLifecycleSuite runs this package's whole suite in a child `go test`

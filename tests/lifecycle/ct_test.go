@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/osmo-wi/charts/tests/harness/chartdir"
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/project"
+	"github.com/osmo-wi/charts/harness/chartdir"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/project"
 )
 
 // `ct install` (ct.yaml and each chart's ci/*-values.yaml) passes against the
@@ -20,7 +20,7 @@ import (
 // dependencies, so it gets a copy of its own, not the one parallel installs read.
 func TestCTInstall(t *testing.T) {
 	t.Parallel()
-	c := cluster.Shared(t)
+	c := clustertest.Shared(t)
 	dir := t.TempDir()
 	_, err := chartdir.Build(dir)
 	require.NoError(t, err)

@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/project"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/project"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 // The Argo CD and Flux examples install as written: their values blocks are
@@ -33,7 +33,7 @@ func TestGitOpsExamplesInstall(t *testing.T) {
 	for file, releases := range byFile {
 		t.Run(releases[0].Kind, func(t *testing.T) {
 			t.Parallel()
-			namespace := cluster.Namespace(t, c, "restricted")
+			namespace := clustertest.Namespace(t, c, "restricted")
 			for _, r := range releases {
 				data, err := yaml.Marshal(r.Values)
 				require.NoError(t, err)

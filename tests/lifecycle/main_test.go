@@ -21,17 +21,18 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/chartdir"
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/helmcli"
-	"github.com/osmo-wi/charts/tests/harness/helmcli/helmclitest"
-	"github.com/osmo-wi/charts/tests/harness/poll"
-	"github.com/osmo-wi/charts/tests/harness/render"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/chartdir"
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/helmcli"
+	"github.com/osmo-wi/charts/harness/helmcli/helmclitest"
+	"github.com/osmo-wi/charts/harness/poll"
+	"github.com/osmo-wi/charts/harness/render"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 func TestMain(m *testing.M) {
-	code := cluster.Run(m, cluster.Options{})
+	code := clustertest.Run(m, cluster.Options{})
 	chartdir.RemoveShared()
 	os.Exit(code)
 }
@@ -47,7 +48,7 @@ func charts(t *testing.T) string {
 // helmFor returns the pinned helm (tool "helm" or "helm4") pointed at the package's
 // cluster; each release's workflows stay in its test's namespace.
 func helmFor(t *testing.T, tool string) (helmclitest.Helm, cluster.Cluster) {
-	c := cluster.Shared(t)
+	c := clustertest.Shared(t)
 	h := helmclitest.New(t, tool, c.KubeconfigPath())
 	h.Sets = scenario.InNamespace
 	return h, c
@@ -71,7 +72,7 @@ func forEachHelmAndChart(t *testing.T, test func(t *testing.T, h helmclitest.Hel
 		for _, chart := range render.Charts {
 			t.Run(chart, func(t *testing.T) {
 				t.Parallel()
-				test(t, h, c, chart, cluster.Namespace(t, c, "restricted"))
+				test(t, h, c, chart, clustertest.Namespace(t, c, "restricted"))
 			})
 		}
 	})

@@ -8,12 +8,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/osmo-wi/charts/tests/harness/chartdir"
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/helmcli/helmclitest"
-	"github.com/osmo-wi/charts/tests/harness/project"
-	"github.com/osmo-wi/charts/tests/harness/render"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/chartdir"
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/helmcli/helmclitest"
+	"github.com/osmo-wi/charts/harness/project"
+	"github.com/osmo-wi/charts/harness/render"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 // baselineRef is the earlier chart version upgrades must come from: the first

@@ -6,10 +6,11 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/cluster"
-	"github.com/osmo-wi/charts/tests/harness/helmcli/helmclitest"
-	"github.com/osmo-wi/charts/tests/harness/render"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/helmcli/helmclitest"
+	"github.com/osmo-wi/charts/harness/render"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 // Every chart × every scenario installs into a namespace enforcing Pod Security
@@ -23,7 +24,7 @@ func TestEveryScenarioInstalls(t *testing.T) {
 		for _, s := range all {
 			t.Run(s.Name, func(t *testing.T) {
 				t.Parallel()
-				namespace := cluster.Namespace(t, c, "restricted")
+				namespace := clustertest.Namespace(t, c, "restricted")
 				for _, chart := range render.Charts {
 					installRelease(t, h, c, namespace, chart, releaseName(chart), s.ValuesFile(chart))
 				}

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/osmo-wi/charts/tests/harness/chartdir"
-	"github.com/osmo-wi/charts/tests/harness/render"
-	"github.com/osmo-wi/charts/tests/harness/scenario"
+	"github.com/osmo-wi/charts/harness/chartdir"
+	"github.com/osmo-wi/charts/harness/render"
+	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 // cell is one chart × scenario of the render matrix.

@@ -19,7 +19,7 @@ import (
 	psapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 
-	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/harness/render"
 )
 
 // Every component runs as a Deployment named after the release.

@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/harness/render"
 )
 
 // release is the fixed release every test renders unless it says otherwise.

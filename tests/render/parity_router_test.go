@@ -9,7 +9,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/harness/render"
 )
 
 // routerWant is how NVIDIA's router chart (d59aed3c4, templates/router-service.yaml)

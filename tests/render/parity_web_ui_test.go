@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/harness/render"
 )
 
 // The facts below are how NVIDIA's web-ui chart (NVIDIA/OSMO d59aed3c4,

@@ -7,7 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/osmo-wi/charts/tests/harness/render"
+	"github.com/osmo-wi/charts/harness/render"
 )
 
 // configsOn turns on the configs ConfigMap (NVIDIA's default is off).
