@@ -86,7 +86,8 @@ Keys:
   ctx, component (label), values (the component's values map)
   container: the main container's own fields (name, command, args, env, envFrom, ports,
     livenessProbe, readinessProbe, startupProbe, volumeMounts, resources); image,
-    pull policy and securityContext are added here
+    pull policy and securityContext are added here. A container that brings its own
+    "image" (a third-party image such as Envoy's, written in full in the values) keeps it.
   volumes, initContainers, sidecars: lists the chart adds (the component's own
     initContainers are appended after the chart's)
   pod: extra pod spec fields (hostAliases, terminationGracePeriodSeconds, restartPolicy, ...)
@@ -97,7 +98,9 @@ Usage: {{ include "common.pod.spec" $args | nindent 6 }}
 {{- $ctx := .ctx -}}
 {{- $values := default dict .values -}}
 {{- $container := deepCopy (default dict .container) -}}
+{{- if not $container.image -}}
 {{- $_ := set $container "image" (include "common.images.image" (dict "ctx" $ctx "values" $values)) -}}
+{{- end -}}
 {{- $_ := set $container "imagePullPolicy" (include "common.images.pullPolicy" $values) -}}
 {{- $env := include "common.pod.env" (dict "ctx" $ctx "env" (default list $container.env)) | fromJsonArray -}}
 {{- if $env -}}{{- $_ := set $container "env" $env -}}{{- else -}}{{- $_ := unset $container "env" -}}{{- end -}}
