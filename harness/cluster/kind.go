@@ -15,10 +15,9 @@ import (
 	"k8s.io/client-go/rest"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
-)
 
-// defaultKindNodeImage runs the same Kubernetes version as the local provider.
-const defaultKindNodeImage = "kindest/node:v1.34.3"
+	"github.com/osmo-wi/charts/harness/versions"
+)
 
 // kindClusterFile records, in the state folder, which kind cluster to delete
 // if this run dies before Stop: the next Start's sweep deletes it.
@@ -26,7 +25,7 @@ const kindClusterFile = "kind-cluster"
 
 // KindOptions configure the kind provider.
 type KindOptions struct {
-	// NodeImage is the node image; "" means kindest/node:v1.34.3.
+	// NodeImage is the node image; "" means versions.KindNodeImage (the pinned Kubernetes).
 	NodeImage string
 	// Name is the cluster name; "" derives one from the program and its pid.
 	Name string
@@ -82,7 +81,7 @@ func startKind(ctx context.Context, opts Options, engine string) (k *Kind, err e
 // kind's own wait for the control plane.
 func (k *Kind) create(ctx context.Context, nodeImage string) error {
 	if nodeImage == "" {
-		nodeImage = defaultKindNodeImage
+		nodeImage = versions.KindNodeImage
 	}
 	wait := time.Minute
 	if deadline, ok := ctx.Deadline(); ok {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/osmo-wi/charts/harness/poll"
 )
 
 // pidRecord identifies a process across runs: the pid plus its start time, so
@@ -94,22 +97,21 @@ func signalAlive(records []pidRecord, sig syscall.Signal) {
 	}
 }
 
-// waitGone polls until no record is alive or the timeout passes; it returns
+// waitGone waits until no record is alive or the timeout passes; it returns
 // the names still alive.
 func waitGone(records []pidRecord, timeout time.Duration) []string {
-	deadline := time.Now().Add(timeout)
-	for {
-		var left []string
+	var left []string
+	alive := func(context.Context) (bool, error) {
+		left = left[:0]
 		for _, r := range records {
 			if r.alive() {
 				left = append(left, fmt.Sprintf("%s (pid %d)", r.name, r.pid))
 			}
 		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			return left
-		}
-		time.Sleep(50 * time.Millisecond)
+		return len(left) == 0, nil
 	}
+	_ = poll.Until(context.Background(), "the processes to exit", 50*time.Millisecond, timeout, alive)
+	return left
 }
 
 // processStartTime is field 22 of /proc/<pid>/stat, in clock ticks since boot.

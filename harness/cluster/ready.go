@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/osmo-wi/charts/harness/poll"
 )
 
 // pollInterval is short because start time is what every test run waits on.
@@ -37,17 +38,17 @@ func waitReady(ctx context.Context, client kubernetes.Interface, abort abortFunc
 	if err := waitAPIReady(ctx, client, abort); err != nil {
 		return err
 	}
-	if err := poll(ctx, "every node Ready", abort, func(ctx context.Context) (bool, error) { return nodesReady(ctx, client) }); err != nil {
+	if err := waitFor(ctx, "every node Ready", abort, func(ctx context.Context) (bool, error) { return nodesReady(ctx, client) }); err != nil {
 		return err
 	}
-	return poll(ctx, "ServiceAccount default in namespace default", abort, func(ctx context.Context) (bool, error) {
+	return waitFor(ctx, "ServiceAccount default in namespace default", abort, func(ctx context.Context) (bool, error) {
 		_, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, nil
 	})
 }
 
 func waitAPIReady(ctx context.Context, client kubernetes.Interface, abort abortFunc) error {
-	return poll(ctx, "API server /readyz", abort, func(ctx context.Context) (bool, error) {
+	return waitFor(ctx, "API server /readyz", abort, func(ctx context.Context) (bool, error) {
 		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err == nil && string(body) == "ok", nil
 	})
@@ -75,30 +76,21 @@ func nodeReady(node *corev1.Node) bool {
 	return false
 }
 
-// poll runs check until it reports done; it gives up when ctx ends or abort
-// returns an error, naming what it waited for.
-func poll(ctx context.Context, what string, abort abortFunc, check func(context.Context) (bool, error)) error {
-	for {
+// waitFor runs check until it reports done, through the harness's one poll
+// helper: each request gets requestTimeout, and a reason from abort (a
+// process died) or an error from check ends the wait at once.
+func waitFor(ctx context.Context, what string, abort abortFunc, check func(context.Context) (bool, error)) error {
+	return poll.Until(ctx, what, pollInterval, 0, func(ctx context.Context) (bool, error) {
 		if abort != nil {
 			if err := abort(); err != nil {
-				return fmt.Errorf("waiting for %s: %w", what, err)
+				return false, poll.Stop(err)
 			}
 		}
 		requestCtx, cancel := context.WithTimeout(ctx, requestTimeout)
+		defer cancel()
 		done, err := check(requestCtx)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("waiting for %s: %w", what, err)
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", what, context.Cause(ctx))
-		case <-time.After(pollInterval):
-		}
-	}
+		return done, poll.Stop(err)
+	})
 }
 
 // IssuerDiscoveryBinding lets anyone read the service account issuer's OIDC

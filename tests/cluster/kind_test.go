@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/versions"
 )
 
 // The kind provider needs a container engine and a node image; it runs
@@ -25,6 +26,6 @@ func TestKindProvider(t *testing.T) {
 	require.NoError(t, cluster.WaitReady(context.Background(), kind.Client()))
 	version, err := kind.Client().Discovery().ServerVersion()
 	require.NoError(t, err)
-	assert.Equal(t, "v1.34.3", version.GitVersion)
+	assert.Equal(t, string(versions.Kubernetes), version.GitVersion)
 	assert.FileExists(t, kind.KubeconfigPath())
 }

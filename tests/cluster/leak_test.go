@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/poll"
 )
 
 // leakChildEnv turns this test binary into the leak test's child.
@@ -121,22 +122,18 @@ func pidMap(pids []int) map[string]int {
 // assertAllGone waits a few seconds for every process to end.
 func assertAllGone(t *testing.T, pids map[string]int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var running []string
+	var running []string
+	gone := func(context.Context) (bool, error) {
+		running = running[:0]
 		for name, pid := range pids {
 			if processRunning(pid) {
 				running = append(running, fmt.Sprintf("%s (%d)", name, pid))
 			}
 		}
-		if len(running) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			assert.Failf(t, "processes outlived their cluster", "still running after 5s: %v", running)
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+		return len(running) == 0, nil
+	}
+	if err := poll.Until(context.Background(), "the cluster's processes to exit", 50*time.Millisecond, 5*time.Second, gone); err != nil {
+		assert.Failf(t, "processes outlived their cluster", "still running after 5s: %v", running)
 	}
 }
 

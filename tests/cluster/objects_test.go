@@ -9,6 +9,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/osmo-wi/charts/harness/poll"
 )
 
 // Objects the tests create; pods follow Pod Security "restricted" unless a
@@ -58,19 +60,5 @@ func deployment(name string) *appsv1.Deployment {
 // it waited for after timeout.
 func eventually(t *testing.T, timeout time.Duration, what string, check func(ctx context.Context) (bool, error)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var lastErr error
-	for {
-		done, err := check(ctx)
-		if done {
-			return
-		}
-		lastErr = err
-		select {
-		case <-ctx.Done():
-			require.Failf(t, "timed out", "waiting %s for %s (last error: %v)", timeout, what, lastErr)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	require.NoError(t, poll.Until(context.Background(), what, 100*time.Millisecond, timeout, check))
 }
