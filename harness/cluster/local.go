@@ -67,9 +67,14 @@ type Local struct {
 
 var _ Cluster = (*Local)(nil)
 
-// StartLocal starts a local cluster (whatever opts.Provider and OSMO_CLUSTER
-// say) and waits until it is ready; a failed start leaves nothing behind.
+// StartLocal is Start for the local provider, returning the *Local itself
+// for what only it has (StartProcess, Pids, Dir, ...). OSMO_CLUSTER does not
+// apply; an opts.Provider other than "" or local is refused. It waits until
+// the cluster is ready; a failed start leaves nothing behind.
 func StartLocal(ctx context.Context, opts Options) (*Local, error) {
+	if opts.Provider != "" && opts.Provider != ProviderLocal {
+		return nil, fmt.Errorf("cluster.StartLocal: Options.Provider is %q; use cluster.Start for it", opts.Provider)
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.readyTimeout(ProviderLocal))
 	defer cancel()
 	return startLocal(ctx, opts)
@@ -348,14 +353,15 @@ func (l *Local) start(spec processSpec) error {
 }
 
 // Stop ends every process (SIGTERM, a short grace, SIGKILL) and removes the
-// state folder. ctx is unused: the grace period already bounds it.
+// state folder. The grace is shortened to what is left of ctx; SIGKILL and
+// the reaping follow even when ctx has ended, so nothing is left running.
 func (l *Local) Stop(ctx context.Context) error {
 	l.stopOnce.Do(func() {
 		l.mu.Lock()
 		l.stopped = true
 		procs := l.procs
 		l.mu.Unlock()
-		err := stopProcesses(procs, stopGrace)
+		err := stopProcesses(procs, graceWithin(ctx, stopGrace))
 		l.stopErr = errors.Join(err, os.RemoveAll(l.layout.dir))
 	})
 	return l.stopErr

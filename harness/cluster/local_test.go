@@ -121,3 +121,20 @@ func stateDirs(t *testing.T) []string {
 	require.NoError(t, err)
 	return dirs
 }
+
+// Stop's grace never outlasts the caller's context.
+func TestGraceWithinHonoursTheContext(t *testing.T) {
+	assert.Equal(t, 2*time.Second, graceWithin(context.Background(), 2*time.Second), "no deadline: the full grace")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	assert.LessOrEqual(t, graceWithin(ctx, 2*time.Second), 500*time.Millisecond, "a nearer deadline shortens it")
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	assert.Zero(t, graceWithin(done, 2*time.Second), "an ended context: no grace, kill at once")
+}
+
+// StartLocal is the local provider only; another provider is refused, not ignored.
+func TestStartLocalRefusesAnotherProvider(t *testing.T) {
+	_, err := StartLocal(context.Background(), Options{Provider: ProviderKind})
+	assert.ErrorContains(t, err, `Options.Provider is "kind"`)
+}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -100,6 +101,18 @@ func (p *process) kill() { p.signalGroup(syscall.SIGKILL) }
 // exitError describes an unexpected exit, with the end of the log.
 func (p *process) exitError() error {
 	return fmt.Errorf("%s exited early (%v); last lines of %s:\n%s", p.name, p.exitErr, p.logPath, tailFile(p.logPath, 20))
+}
+
+// graceWithin is grace, shortened to what is left of ctx: a caller in a hurry
+// gets its processes killed sooner, never left running.
+func graceWithin(ctx context.Context, grace time.Duration) time.Duration {
+	if ctx.Err() != nil {
+		return 0
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		return max(0, min(grace, time.Until(deadline)))
+	}
+	return grace
 }
 
 // stopProcesses sends SIGTERM to all, waits out the grace period, then SIGKILLs
