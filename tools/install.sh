@@ -90,6 +90,16 @@ recipe_azure_webhook() {
   build_wrapper azure-webhook "$out/azure-wi-webhook" github.com/Azure/azure-workload-identity/cmd/webhook \
     "-X github.com/Azure/azure-workload-identity/pkg/version.BuildVersion=${AZURE_WORKLOAD_IDENTITY}"
 }
+recipe_oauth2_proxy() {
+  # tools/oauth2-proxy/go.mod requires the version versions.env pins (the module proxy
+  # serves no v7.14.x, NVIDIA's image tag; see versions.env).
+  build_wrapper oauth2-proxy "$out/oauth2-proxy" github.com/oauth2-proxy/oauth2-proxy/v7 \
+    "-X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=${OAUTH2_PROXY}"
+}
+recipe_ratelimit_config() {
+  # Our checker around envoyproxy/ratelimit ${RATELIMIT}'s config loader (tools/ratelimit-config).
+  build_wrapper ratelimit-config "$out/ratelimit-config" .
+}
 
 # name version recipe files-in-tools/ (part of the cache key)
 tools=(
@@ -102,6 +112,8 @@ tools=(
   "ct ${CHART_TESTING} recipe_ct chart-testing"
   "eks-webhook ${EKS_POD_IDENTITY_WEBHOOK} recipe_eks_webhook eks-webhook"
   "azure-webhook ${AZURE_WORKLOAD_IDENTITY} recipe_azure_webhook azure-webhook"
+  "oauth2-proxy ${OAUTH2_PROXY} recipe_oauth2_proxy oauth2-proxy"
+  "ratelimit-config ${RATELIMIT} recipe_ratelimit_config ratelimit-config"
 )
 
 # with_versions TEXT: TEXT with every pinned version written in for ${NAME} and

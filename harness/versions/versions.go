@@ -45,6 +45,8 @@ var (
 	ChartTesting          = pinned("CHART_TESTING") // ct
 	EKSPodIdentityWebhook = pinned("EKS_POD_IDENTITY_WEBHOOK")
 	AzureWorkloadIdentity = pinned("AZURE_WORKLOAD_IDENTITY") // the Azure Workload Identity webhook
+	OAuth2Proxy           = pinned("OAUTH2_PROXY")            // the gateway's oauth2-proxy (tests/gateway)
+	Ratelimit             = pinned("RATELIMIT")               // envoyproxy/ratelimit's config loader (tools/ratelimit-config)
 )
 
 // KindNodeImage is kind's node image for the pinned Kubernetes.

@@ -25,6 +25,8 @@ func TestWrapperModulesPinTheSameVersions(t *testing.T) {
 		{"chart-testing", "github.com/helm/chart-testing/v3", versions.ChartTesting},
 		{"eks-webhook", "github.com/aws/amazon-eks-pod-identity-webhook", versions.EKSPodIdentityWebhook},
 		{"azure-webhook", "github.com/Azure/azure-workload-identity", versions.AzureWorkloadIdentity},
+		{"oauth2-proxy", "github.com/oauth2-proxy/oauth2-proxy/v7", versions.OAuth2Proxy},
+		{"ratelimit-config", "github.com/envoyproxy/ratelimit", versions.Ratelimit},
 	} {
 		t.Run(tc.wrapper+"/"+tc.module, func(t *testing.T) {
 			goMod, err := os.ReadFile(project.Path("tools", tc.wrapper, "go.mod"))
