@@ -100,6 +100,9 @@ recipe_ratelimit_config() {
   # Our checker around envoyproxy/ratelimit ${RATELIMIT}'s config loader (tools/ratelimit-config).
   build_wrapper ratelimit-config "$out/ratelimit-config" .
 }
+recipe_staticcheck() {
+  go_install "$out/staticcheck" honnef.co/go/tools/cmd/staticcheck@${STATICCHECK}
+}
 
 # name version recipe files-in-tools/ (part of the cache key)
 tools=(
@@ -114,6 +117,7 @@ tools=(
   "azure-webhook ${AZURE_WORKLOAD_IDENTITY} recipe_azure_webhook azure-webhook"
   "oauth2-proxy ${OAUTH2_PROXY} recipe_oauth2_proxy oauth2-proxy"
   "ratelimit-config ${RATELIMIT} recipe_ratelimit_config ratelimit-config"
+  "staticcheck ${STATICCHECK} recipe_staticcheck -"
 )
 
 # with_versions TEXT: TEXT with every pinned version written in for ${NAME} and
