@@ -14,7 +14,8 @@ renamed account can never leave pods behind.
 
 {{/*
 common.serviceAccount.componentNames: every per-component account name set in the
-values, as JSON {"services.worker.serviceAccountName": "name", ...}.
+values (services.<c>.serviceAccountName / serviceAccount, and the service chart's
+gateway.<part>.serviceAccountName), as JSON {"services.worker.serviceAccountName": "name", ...}.
 */}}
 {{- define "common.serviceAccount.componentNames" -}}
 {{- $names := dict -}}
@@ -25,6 +26,15 @@ values, as JSON {"services.worker.serviceAccountName": "name", ...}.
 {{- if and $name (kindIs "string" $name) -}}
 {{- $_ := set $names (printf "services.%s.%s" $key $field) $name -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- /* The service chart's gateway parts carry their own account keys (gateway.<part>.serviceAccountName). */ -}}
+{{- $gateway := .Values.gateway -}}
+{{- if kindIs "map" $gateway -}}
+{{- range $key, $values := $gateway -}}
+{{- if and (kindIs "map" $values) $values.serviceAccountName (kindIs "string" $values.serviceAccountName) -}}
+{{- $_ := set $names (printf "gateway.%s.serviceAccountName" $key) $values.serviceAccountName -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
