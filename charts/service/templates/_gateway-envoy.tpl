@@ -638,3 +638,91 @@ Usage: {{ include "service.gateway.envoy.policySelector" (dict "ctx" $ "upstream
 {{- end -}}
 {{- include "common.labels.merge" (list $own .upstream.podSelector) -}}
 {{- end -}}
+
+{{/*
+service.gateway.envoy.errors: what is wrong in the Envoy tier's values, as a JSON list of
+messages for common.validate (key, value, rule): in-chart upstream ports our Services do
+not expose, incomplete JWT providers or ones naming no rendered cluster, blocked IPs that
+are not addresses, skip-auth paths that would break the Lua filter, Ingress hosts that
+Kubernetes refuses, NetworkPolicy entries that select nothing or everything.
+*/}}
+{{- define "service.gateway.envoy.errors" -}}
+{{- $ctx := . -}}
+{{- $gw := .Values.gateway -}}
+{{- $envoy := $gw.envoy -}}
+{{- $errors := list -}}
+{{- if $envoy.enabled -}}
+{{- $upstreams := include "service.gateway.envoy.upstreams" . | fromJson -}}
+{{- range $key := list "service" "agent" "logger" -}}
+{{- $upstream := index $upstreams $key -}}
+{{- $port := include "common.strings.scalar" $upstream.port -}}
+{{- if and (or $upstream.enabled (eq $key "service")) $upstream.inChart (ne $port "80") -}}
+{{- $errors = append $errors (printf "gateway.upstreams.%s.port: %s is not a port of this release's %s Service %s (it exposes 80): set 80, or set gateway.upstreams.%s.host to the Service that serves %s" $key $port (eq $key "service" | ternary "API" $key) $upstream.host $key $port) -}}
+{{- end -}}
+{{- end -}}
+{{- if $envoy.internalJwks.enabled -}}
+{{- $jwks := include "service.gateway.envoy.internalJwks" . | fromJson -}}
+{{- if and $jwks.inChart (ne $jwks.port "80") -}}
+{{- $errors = append $errors (printf "gateway.envoy.internalJwks.port: %s is not a port of this release's API Service %s (it exposes 80): set 80, or set gateway.envoy.internalJwks.host to the Service that serves %s" $jwks.port $jwks.host $jwks.port) -}}
+{{- end -}}
+{{- end -}}
+{{- with $envoy.jwt.providers -}}
+{{- if not (include "common.strings.scalar" $envoy.jwt.user_header) -}}
+{{- $errors = append $errors "gateway.envoy.jwt.user_header: required when gateway.envoy.jwt.providers are set (the header Envoy writes each token's user claim to)" -}}
+{{- end -}}
+{{- $clusters := include "service.gateway.envoy.clusterNames" $ctx | fromJsonArray -}}
+{{- range $i, $p := . -}}
+{{- $p = default dict $p -}}
+{{- range $field, $what := dict "issuer" "the iss claim tokens must carry" "audience" "the aud claim tokens must carry" "jwks_uri" "where Envoy fetches the signing keys" "cluster" "the Envoy cluster that serves jwks_uri" "user_claim" "the claim naming the user" -}}
+{{- if not (include "common.strings.scalar" (index $p $field)) -}}
+{{- $errors = append $errors (printf "gateway.envoy.jwt.providers[%d].%s: required (%s); every provider needs issuer, audience, jwks_uri, cluster and user_claim" $i $field $what) -}}
+{{- end -}}
+{{- end -}}
+{{- with include "common.strings.scalar" $p.cluster -}}
+{{- if not (has . $clusters) -}}
+{{- $errors = append $errors (printf "gateway.envoy.jwt.providers[%d].cluster: %q is not a cluster this gateway renders (known: %s; `idp` needs gateway.envoy.idp.host, the internal JWKS cluster gateway.envoy.internalJwks.enabled)" $i . (join ", " $clusters)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $ipv4 := "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$" -}}
+{{- $ipv6 := "^[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}$" -}}
+{{- range $i, $ip := $envoy.blockedIPs -}}
+{{- $text := toString $ip -}}
+{{- if not (or (regexMatch $ipv4 $text) (regexMatch $ipv6 $text)) -}}
+{{- $errors = append $errors (printf "gateway.envoy.blockedIPs[%d]: %q is not an IP address (the gateway compares each client address to these exactly, so a range or a name never matches)" $i $text) -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $path := $envoy.skipAuthPaths -}}
+{{- $text := toString $path -}}
+{{- if or (not (hasPrefix "/" $text)) (regexMatch "['\\\\\\n\\r]" $text) -}}
+{{- $errors = append $errors (printf "gateway.envoy.skipAuthPaths[%d]: %q is not a path prefix (it must start with / and hold no quote, backslash or line break)" $i $text) -}}
+{{- end -}}
+{{- end -}}
+{{- $ingress := $envoy.ingress -}}
+{{- if $ingress.enabled -}}
+{{- $hostname := include "common.strings.scalar" $envoy.hostname -}}
+{{- if and $ingress.sslEnabled (not $hostname) -}}
+{{- $errors = append $errors "gateway.envoy.hostname: required when gateway.envoy.ingress.sslEnabled is true (the host of the Ingress's TLS certificate)" -}}
+{{- else if and $hostname (not (regexMatch "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $hostname)) -}}
+{{- $errors = append $errors (printf "gateway.envoy.hostname: %q is not a host name the Ingress accepts (a lowercase DNS name such as osmo.example.com: no scheme, port or path)" $hostname) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $gw.networkPolicies.enabled -}}
+{{- $components := include "service.components" . | fromJson -}}
+{{- range $i, $entry := $gw.networkPolicies.upstreams -}}
+{{- $entry = default dict $entry -}}
+{{- with $entry.component -}}
+{{- if not (hasKey $components (toString .)) -}}
+{{- $errors = append $errors (printf "gateway.networkPolicies.upstreams[%d].component: %q is not a component of this chart (known: %s)" $i (toString .) (join ", " (keys $components | sortAlpha))) -}}
+{{- end -}}
+{{- else -}}
+{{- if not $entry.podSelector -}}
+{{- $errors = append $errors (printf "gateway.networkPolicies.upstreams[%d]: %s selects no pods by label, so its policy would cover every pod of the namespace: set podSelector (pod labels) or component (this release's pods of that component)" $i (include "common.strings.scalar" $entry.name | default "(no name)" | quote)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $errors -}}
+{{- end -}}
