@@ -2,7 +2,9 @@
 // token issuer where a test has no cluster: it signs tokens shaped like
 // projected ServiceAccount tokens (RS256 or ES256) and serves their OIDC
 // discovery document and JWKS over HTTPS (a testca certificate), as a cloud
-// reads them. Sign is the harness's one JWT signer.
+// reads them. The discovery document can name more endpoints (Options.Discovery)
+// for an OAuth2 client that reads them, such as oauth2-proxy; the issuer serves
+// none of those. Sign is the harness's one JWT signer.
 package tokenissuer
 
 import (
@@ -36,6 +38,12 @@ type Options struct {
 	// RSAKey signs RS256 tokens; nil generates one. RSA keys take tens of
 	// milliseconds to generate: tests share one with NewRSAKey.
 	RSAKey *rsa.PrivateKey
+	// Discovery adds fields to the discovery document, each an endpoint given
+	// as a path on the issuer's server ("token_endpoint": "/token" publishes
+	// <server>/token); nothing is served there. An OAuth2 client's OIDC
+	// discovery (oauth2-proxy's) needs authorization_endpoint and
+	// token_endpoint. It never replaces issuer or jwks_uri.
+	Discovery map[string]string
 }
 
 // Issuer is a running token issuer; Close stops it.
@@ -91,7 +99,16 @@ func Start(opts Options) (*Issuer, error) {
 	if jwksURI == "" {
 		jwksURI = i.serverURL + "/openid/v1/jwks"
 	}
-	i.server = &http.Server{Handler: i.routes(jwksURI), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, ReadHeaderTimeout: 10 * time.Second}
+	discovery := map[string]any{
+		"response_types_supported":              []string{"id_token"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256", "ES256"},
+	}
+	for field, path := range opts.Discovery {
+		discovery[field] = i.serverURL + path
+	}
+	discovery["issuer"], discovery["jwks_uri"] = i.name, jwksURI
+	i.server = &http.Server{Handler: i.routes(discovery), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, ReadHeaderTimeout: 10 * time.Second}
 	i.served = make(chan error, 1)
 	go func() { i.served <- i.server.ServeTLS(listener, "", "") }()
 	return i, nil
@@ -108,16 +125,10 @@ func keyID(public any) (string, error) {
 	return b64(sum[:]), nil
 }
 
-func (i *Issuer) routes(jwksURI string) http.Handler {
+func (i *Issuer) routes(discovery map[string]any) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, map[string]any{
-			"issuer":                                i.name,
-			"jwks_uri":                              jwksURI,
-			"response_types_supported":              []string{"id_token"},
-			"subject_types_supported":               []string{"public"},
-			"id_token_signing_alg_values_supported": []string{"RS256", "ES256"},
-		})
+		writeJSON(w, discovery)
 	})
 	mux.HandleFunc("GET /openid/v1/jwks", func(w http.ResponseWriter, _ *http.Request) {
 		rsaPub := i.rsaKey.PublicKey

@@ -4,6 +4,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -53,4 +57,25 @@ func TestNamedIssuer(t *testing.T) {
 	require.NoError(t, err)
 	_, err = cloudsts.Issuer{URL: inCluster, DiscoveryURL: issuer.ServerURL(), CAPEM: issuer.CAPEM()}.Verify(t.Context(), token, time.Now())
 	assert.NoError(t, err)
+}
+
+// Options.Discovery publishes more endpoints on the issuer's server, and never
+// replaces the issuer or its keys.
+func TestDiscoveryNamesMoreEndpoints(t *testing.T) {
+	issuer, err := tokenissuer.Start(tokenissuer.Options{Discovery: map[string]string{
+		"token_endpoint": "/token", "issuer": "/elsewhere", "jwks_uri": "/elsewhere",
+	}})
+	require.NoError(t, err)
+	defer issuer.Close()
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(issuer.CAPEM()))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(issuer.ServerURL() + "/.well-known/openid-configuration")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var discovery map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&discovery))
+	assert.Equal(t, issuer.ServerURL()+"/token", discovery["token_endpoint"])
+	assert.Equal(t, issuer.URL(), discovery["issuer"])
+	assert.Equal(t, issuer.ServerURL()+"/openid/v1/jwks", discovery["jwks_uri"])
 }
