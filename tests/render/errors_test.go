@@ -145,6 +145,38 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
 		{"test runner switch as a word", "backend-operator", `backendTestRunner: {enabled: "false"}`,
 			schema("backend-operator", "at '/backendTestRunner/enabled': got string, want boolean")},
 
+		// gateway: envoy
+		{"gateway API upstream on a port our API Service does not expose", "service", `gateway: {oauth2Proxy: {enabled: false}, upstreams: {service: {port: 8000}}}`,
+			validation("service", "gateway.upstreams.service.port: 8000 is not a port of this release's API Service osmo-service (it exposes 80): set 80, or set gateway.upstreams.service.host to the Service that serves 8000")},
+		{"gateway agent upstream on a port our agent Service does not expose", "service", `gateway: {oauth2Proxy: {enabled: false}, upstreams: {agent: {port: 8000}}}`,
+			validation("service", "gateway.upstreams.agent.port: 8000 is not a port of this release's agent Service osmo-service-agent (it exposes 80): set 80, or set gateway.upstreams.agent.host to the Service that serves 8000")},
+		{"gateway internal JWKS on a port our API Service does not expose", "service", `gateway: {oauth2Proxy: {enabled: false}, envoy: {internalJwks: {port: 8000}}}`,
+			validation("service", "gateway.envoy.internalJwks.port: 8000 is not a port of this release's API Service osmo-service (it exposes 80): set 80, or set gateway.envoy.internalJwks.host to the Service that serves 8000")},
+		{"gateway JWT provider without issuer", "service", `gateway: {oauth2Proxy: {enabled: false}, envoy: {jwt: {providers: [{audience: osmo, jwks_uri: "http://osmo-service/api/auth/keys", user_claim: unique_name, cluster: osmo-service-jwks}]}}}`,
+			validation("service", "gateway.envoy.jwt.providers[0].issuer: required (the iss claim tokens must carry); every provider needs issuer, audience, jwks_uri, cluster and user_claim")},
+		{"gateway JWT provider without jwks_uri or cluster", "service", `gateway: {oauth2Proxy: {enabled: false}, envoy: {jwt: {providers: [{issuer: osmo, audience: osmo, user_claim: unique_name}]}}}`,
+			validation("service",
+				"gateway.envoy.jwt.providers[0].cluster: required (the Envoy cluster that serves jwks_uri); every provider needs issuer, audience, jwks_uri, cluster and user_claim",
+				"gateway.envoy.jwt.providers[0].jwks_uri: required (where Envoy fetches the signing keys); every provider needs issuer, audience, jwks_uri, cluster and user_claim")},
+		{"gateway JWT provider on the idp cluster without idp.host", "service", `gateway: {oauth2Proxy: {enabled: false}, envoy: {jwt: {providers: [{issuer: "https://idp.example.com", audience: osmo, jwks_uri: "https://idp.example.com/keys", user_claim: email, cluster: idp}]}}}`,
+			validation("service", `gateway.envoy.jwt.providers[0].cluster: "idp" is not a cluster this gateway renders (known: osmo-service, osmo-router, osmo-ui, osmo-agent, osmo-logger, authz, osmo-service-jwks; `+"`idp`"+` needs gateway.envoy.idp.host, the internal JWKS cluster gateway.envoy.internalJwks.enabled)`)},
+		{"gateway JWT providers without a user header", "service", `gateway: {oauth2Proxy: {enabled: false}, envoy: {jwt: {user_header: "", providers: [{issuer: osmo, audience: osmo, jwks_uri: "http://osmo-service/api/auth/keys", user_claim: unique_name, cluster: osmo-service-jwks}]}}}`,
+			validation("service", "gateway.envoy.jwt.user_header: required when gateway.envoy.jwt.providers are set (the header Envoy writes each token's user claim to)")},
+		{"gateway blocked IP that is a range", "service", `gateway: {oauth2Proxy: {enabled: false}, envoy: {blockedIPs: [203.0.113.7, 10.0.0.0/8]}}`,
+			validation("service", `gateway.envoy.blockedIPs[1]: "10.0.0.0/8" is not an IP address (the gateway compares each client address to these exactly, so a range or a name never matches)`)},
+		{"gateway skip-auth path with a quote", "service", `gateway: {oauth2Proxy: {enabled: false}, envoy: {skipAuthPaths: ["/api/version", "/it's"]}}`,
+			validation("service", `gateway.envoy.skipAuthPaths[1]: "/it's" is not a path prefix (it must start with / and hold no quote, backslash or line break)`)},
+		{"gateway Ingress TLS without a hostname", "service", `gateway: {oauth2Proxy: {enabled: false}, envoy: {ingress: {enabled: true, sslEnabled: true}}}`,
+			validation("service", "gateway.envoy.hostname: required when gateway.envoy.ingress.sslEnabled is true (the host of the Ingress's TLS certificate)")},
+		{"gateway Ingress hostname written as a URL", "service", `gateway: {oauth2Proxy: {enabled: false}, envoy: {hostname: "https://osmo.example.com", ingress: {enabled: true}}}`,
+			validation("service", `gateway.envoy.hostname: "https://osmo.example.com" is not a host name the Ingress accepts (a lowercase DNS name such as osmo.example.com: no scheme, port or path)`)},
+		{"gateway network policy selecting no labels", "service", `gateway: {oauth2Proxy: {enabled: false}, networkPolicies: {enabled: true, upstreams: [{name: osmo-service, port: 8000}]}}`,
+			validation("service", `gateway.networkPolicies.upstreams[0]: "osmo-service" selects no pods by label, so its policy would cover every pod of the namespace: set podSelector (pod labels) or component (this release's pods of that component)`)},
+		{"gateway network policy naming an unknown component", "service", `gateway: {oauth2Proxy: {enabled: false}, networkPolicies: {enabled: true, upstreams: [{name: api, component: api}]}}`,
+			validation("service", `gateway.networkPolicies.upstreams[0].component: "api" is not a component of this chart (known: agent, delayedJobMonitor, logger, service, worker)`)},
+		{"gateway network policy entry with a typo", "service", `gateway: {networkPolicies: {upstreams: [{name: a, podSelectr: {app: a}}]}}`,
+			schema("service", "at '/gateway/networkPolicies/upstreams/0': additional properties 'podSelectr' not allowed")},
+
 		{"every problem reported at once", "router", `
 serviceAccount: {create: false}
 global: {workloadIdentity: {provider: aws, aws: {roleArn: nope}}}

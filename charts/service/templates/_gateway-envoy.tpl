@@ -324,11 +324,16 @@ service.gateway.envoy.httpFilters: the listener's HTTP filters, in NVIDIA's orde
         rules:
         - match: {prefix: /}
           requires:
+            {{- if eq (len .) 1 }}
+            {{- /* NVIDIA's requires_any of one provider is refused by Envoy (at least 2 items): the one provider is required itself. */}}
+            provider_name: provider_0
+            {{- else }}
             requires_any:
               requirements:
               {{- range $i, $p := . }}
               - provider_name: provider_{{ $i }}
               {{- end }}
+            {{- end }}
 {{- end }}
 {{ include "service.gateway.envoy.luaFilter" (dict "name" "envoy.filters.http.lua.roles" "source" (include "service.gateway.envoy.lua.roles" .)) }}
 {{- if $gw.authz.enabled }}
@@ -662,7 +667,7 @@ Kubernetes refuses, NetworkPolicy entries that select nothing or everything.
 {{- end -}}
 {{- if $envoy.internalJwks.enabled -}}
 {{- $jwks := include "service.gateway.envoy.internalJwks" . | fromJson -}}
-{{- if and $jwks.inChart (ne $jwks.port "80") -}}
+{{- if and $jwks.inChart (include "common.strings.scalar" $envoy.internalJwks.port) (ne $jwks.port "80") -}}
 {{- $errors = append $errors (printf "gateway.envoy.internalJwks.port: %s is not a port of this release's API Service %s (it exposes 80): set 80, or set gateway.envoy.internalJwks.host to the Service that serves %s" $jwks.port $jwks.host $jwks.port) -}}
 {{- end -}}
 {{- end -}}
