@@ -121,16 +121,6 @@ func luaSource(t *testing.T, hcm *hcmv3.HttpConnectionManager, name string) stri
 	return unpack[*luav3.Lua](t, httpFilter(t, hcm, name)).GetDefaultSourceCode().GetInlineString()
 }
 
-func byName[T interface{ GetName() string }](items []T, name string) T {
-	var zero T
-	for _, i := range items {
-		if i.GetName() == name {
-			return i
-		}
-	}
-	return zero
-}
-
 // Every Envoy document of every scenario decodes strictly into Envoy's v3 protos (unknown
 // fields and unresolvable @types refused, PGV rules checked), and every file the bootstrap,
 // the listener and the clusters point at is a document of the ConfigMap.
@@ -193,7 +183,8 @@ func TestGatewayEnvoyBootstrap(t *testing.T) {
 			b := cfg.Bootstrap
 			assert.Equal(t, "0.0.0.0", b.GetAdmin().GetAddress().GetSocketAddress().GetAddress())
 			assert.Equal(t, uint32(9901), b.GetAdmin().GetAddress().GetSocketAddress().GetPortValue())
-			assert.Equal(t, "/dev/null", b.GetAdmin().GetAccessLogPath())
+			admin := b.GetAdmin().ProtoReflect()
+			assert.Equal(t, "/dev/null", admin.Get(admin.Descriptor().Fields().ByName("access_log_path")).String(), "NVIDIA's (deprecated) admin access log path")
 			assert.Equal(t, tc.node, b.GetNode().GetId())
 			assert.Equal(t, tc.node, b.GetNode().GetCluster())
 			for doc, src := range map[string]string{
