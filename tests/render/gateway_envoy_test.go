@@ -985,6 +985,7 @@ gateway:
   envoy:
     serviceAccountName: osmo-gateway
     extraPodAnnotations: {c: envoy}
+    extraPodLabels: {tier: envoy}
 `))
 	d := envoyDeployment(t, r)
 	spec := d.Spec.Template.Spec
@@ -993,7 +994,7 @@ gateway:
 		assert.Equal(t, "osmo-gateway", p.Spec.ServiceAccountName, "%s runs under the same account", p.Owner)
 	}
 	assert.Equal(t, "platform", d.Spec.Template.Labels["team"])
-	assert.Equal(t, "chart", d.Spec.Template.Labels["tier"])
+	assert.Equal(t, "envoy", d.Spec.Template.Labels["tier"])
 	assert.Equal(t, map[string]string{"a": "global", "b": "chart", "c": "envoy"}, d.Spec.Template.Annotations)
 	assert.Equal(t, []corev1.LocalObjectReference{{Name: "regcred"}}, spec.ImagePullSecrets)
 	assert.Equal(t, map[string]string{"app.kubernetes.io/name": "service", "app.kubernetes.io/instance": "osmo", "app.kubernetes.io/component": "gateway-envoy"}, d.Spec.Selector.MatchLabels)
