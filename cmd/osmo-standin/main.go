@@ -2,9 +2,9 @@
 // cannot be pulled. Installed under each OSMO command name (service, worker,
 // logger, agent_service, delayed_job_monitor, router, backend_listener,
 // backend_worker, backend_test_runner, progress_check, authz_sidecar, node), it
-// parses its command line and environment as the real program does
-// (harness/osmoprogram: exit status 2 and argparse's message on a bad flag, 1 on a
-// missing or mistyped value), prints one JSON line with what it parsed, then
+// parses its command line, environment and --config files as the real program
+// does (harness/osmoprogram: exit status 2 and argparse's message on a bad flag,
+// 1 on a missing or mistyped value or an unreadable config file), prints one JSON line with what it parsed, then
 // serves what the real program serves (its probe paths and ports, its progress
 // files) until SIGTERM. progress_check checks the progress files as the real one
 // does and exits 0 or 1.
@@ -61,7 +61,7 @@ func run(ctx context.Context, argv []string, env map[string]string, stdout, stde
 		}
 		program, args = filepath.Base(args[0]), args[1:]
 	}
-	inv, err := osmoprogram.Parse(program, args, env)
+	inv, err := osmoprogram.ParseWithFiles(program, args, env, os.ReadFile)
 	var refused *osmoprogram.Error
 	if errors.As(err, &refused) {
 		fmt.Fprintln(stderr, refused.Output)

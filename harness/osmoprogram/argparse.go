@@ -3,7 +3,10 @@ package osmoprogram
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 )
 
 // OSMO's StaticConfig.load (src/utils/static_config.py at d59aed3c4), rewritten
@@ -259,7 +262,7 @@ func pyRepr(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
 }
 
-func parseArgparse(p Program, args []string, env map[string]string, inv *Invocation) error {
+func parseArgparse(p Program, args []string, env map[string]string, readFile func(string) ([]byte, error), inv *Invocation) error {
 	for _, c := range p.Parsers {
 		parser := newArgParser(p.Name, c)
 		got, err := parser.parse(args)
@@ -272,7 +275,13 @@ func parseArgparse(p Program, args []string, env map[string]string, inv *Invocat
 			return nil
 		}
 		inv.ConfigFiles = got.configs
-		config, err := resolve(p.Name, c, got, env)
+		var files map[string]Value
+		if readFile != nil {
+			if files, err = readConfigFiles(p.Name, c, got.configs, readFile); err != nil {
+				return err
+			}
+		}
+		config, err := resolve(p.Name, c, got, env, files)
 		if err != nil {
 			return err
 		}
@@ -306,7 +315,7 @@ func flagIn(msg string) string {
 }
 
 // resolve is load()'s second half: each field's value by priority, then pydantic.
-func resolve(program string, c Class, got *parsed, env map[string]string) (Config, error) {
+func resolve(program string, c Class, got *parsed, env map[string]string, files map[string]Value) (Config, error) {
 	config := Config{Class: c.Name, Values: map[string]Value{}}
 	var missing []Field
 	for _, f := range c.Fields {
@@ -326,8 +335,12 @@ func resolve(program string, c Class, got *parsed, env map[string]string) (Confi
 			config.Values[f.Name] = Value{Text: text, Source: "--" + f.Flag, raw: true}
 			continue
 		}
+		if v, ok := files[f.Name]; ok {
+			config.Values[f.Name] = v
+			continue
+		}
 		switch {
-		case f.Required && len(got.configs) > 0:
+		case f.Required && len(got.configs) > 0 && files == nil:
 			config.FromConfigFiles = append(config.FromConfigFiles, f.Name)
 		case f.Required:
 			missing = append(missing, f)
@@ -388,4 +401,64 @@ func resolve(program string, c Class, got *parsed, env map[string]string) (Confi
 			Message: c.Name + ": " + strings.Join(problems, "; "), Output: strings.Join(output, "\n")}
 	}
 	return config, nil
+}
+
+// readConfigFiles is load()'s config files: each YAML file updates the values in
+// order (the later wins), and a key that is not one of the class's fields is a
+// ValueError, exit status 1.
+func readConfigFiles(program string, c Class, paths []string, readFile func(string) ([]byte, error)) (map[string]Value, error) {
+	known := map[string]bool{}
+	for _, f := range c.Fields {
+		known[f.Name] = true
+	}
+	out := map[string]Value{}
+	for _, path := range paths {
+		data, err := readFile(path)
+		if err != nil {
+			msg := fmt.Sprintf("FileNotFoundError: [Errno 2] No such file or directory: %s", pyRepr(path))
+			return nil, &Error{Program: program, Flag: "--config", Rule: "config-file", Status: 1, Message: msg, Output: msg}
+		}
+		values := map[string]any{}
+		if err := yaml.Unmarshal(data, &values); err != nil {
+			msg := fmt.Sprintf("yaml.YAMLError in %s: %v", path, err)
+			return nil, &Error{Program: program, Flag: "--config", Rule: "config-file", Status: 1, Message: msg, Output: msg}
+		}
+		keys := make([]string, 0, len(values))
+		for k := range values {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !known[k] {
+				msg := fmt.Sprintf("ValueError: Unrecognized key \"%s\" in config file %s", k, path)
+				return nil, &Error{Program: program, Flag: "--config", Rule: "config-file", Status: 1, Message: msg, Output: msg}
+			}
+			out[k] = yamlValue(values[k], path)
+		}
+	}
+	return out, nil
+}
+
+// yamlValue is a YAML value as the text pydantic would validate.
+func yamlValue(v any, path string) Value {
+	source := "config file " + path
+	switch v := v.(type) {
+	case nil:
+		return Value{Text: "None", Source: source, none: true}
+	case bool:
+		if v {
+			return Value{Text: "True", Source: source}
+		}
+		return Value{Text: "False", Source: source}
+	case string:
+		return Value{Text: v, Source: source, raw: true}
+	case []any:
+		parts := make([]string, len(v))
+		for i, item := range v {
+			parts[i] = fmt.Sprint(item)
+		}
+		return Value{Text: strings.Join(parts, ","), Source: source, raw: true}
+	default:
+		return Value{Text: fmt.Sprint(v), Source: source, raw: true}
+	}
 }

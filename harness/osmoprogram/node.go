@@ -42,6 +42,9 @@ var nodeOptions = map[string]nodeOption{
 	"--heapsnapshot-signal":     {value: "text"},
 }
 
+// evalOptions run the code given on the command line instead of a script.
+var evalOptions = map[string]bool{"-e": true, "--eval": true, "-p": true, "--print": true}
+
 // nodeScripts are the scripts the web UI image holds (its WORKDIR is /app).
 var nodeScripts = map[string]bool{"server.js": true, "/app/server.js": true, "./server.js": true}
 
@@ -84,9 +87,20 @@ func parseNode(p Program, args []string, env map[string]string, inv *Invocation)
 	}
 	i := 0
 	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
-		name, _, _ := strings.Cut(args[i], "=")
-		if _, known := nodeOptions[name]; !known {
+		name, _, hasValue := strings.Cut(args[i], "=")
+		if evalOptions[name] { // -e/-p: the code to run is the program; no script
+			if !hasValue && i+1 >= len(args) {
+				return fail("expected-argument", name, name+" requires an argument", 9)
+			}
+			inv.Script = name
+			return nil
+		}
+		o, known := nodeOptions[name]
+		if !known {
 			return fail("node-option", name, "bad option: "+args[i], 9)
+		}
+		if o.value != "" && !hasValue {
+			i++
 		}
 	}
 	if i >= len(args) {

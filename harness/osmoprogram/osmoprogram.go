@@ -131,6 +131,14 @@ func (e ruleError) Error() string { return e.msg }
 // real program would exit. Config files named by --config are not read: the
 // required fields they could supply are listed in Config.FromConfigFiles.
 func Parse(program string, args []string, env map[string]string) (*Invocation, error) {
+	return ParseWithFiles(program, args, env, nil)
+}
+
+// ParseWithFiles is Parse that also reads the --config files with readFile, as
+// StaticConfig.load does (src/utils/static_config.py:76-81): a file that cannot
+// be read, a key that is not a field, and a required value none of them gives
+// are refused; their values rank below the environment and the flags.
+func ParseWithFiles(program string, args []string, env map[string]string, readFile func(string) ([]byte, error)) (*Invocation, error) {
 	p, ok := Lookup(program)
 	if !ok {
 		return nil, &Error{Program: program, Rule: "unknown-program", Status: 127,
@@ -140,7 +148,7 @@ func Parse(program string, args []string, env map[string]string) (*Invocation, e
 	var err error
 	switch p.Syntax {
 	case Argparse:
-		err = parseArgparse(p, args, env, inv)
+		err = parseArgparse(p, args, env, readFile, inv)
 	case GoFlag:
 		err = parseGoFlag(p, args, env, inv)
 	case Node:

@@ -223,3 +223,43 @@ func TestImageCommand(t *testing.T) {
 	_, ok = osmoprogram.ImageCommand("router", nil, []string{"--hostname"})
 	assert.False(t, ok, "OSMO's Python images have no entrypoint of their own")
 }
+
+func TestParseWithFiles(t *testing.T) {
+	files := map[string]string{
+		"/etc/a.yaml":   "postgres_password: from-file\npostgres_port: 6000\ntimeout: 5\n",
+		"/etc/b.yaml":   "timeout: 7\n",
+		"/etc/bad.yaml": "postgres_pasword: typo\n",
+		"/etc/int.yaml": "timeout: soon\n",
+	}
+	read := func(path string) ([]byte, error) {
+		text, ok := files[path]
+		if !ok {
+			return nil, errors.New("no such file")
+		}
+		return []byte(text), nil
+	}
+	inv, err := osmoprogram.ParseWithFiles("router", []string{"--config", "/etc/a.yaml", "--config", "/etc/b.yaml", "--postgres_port", "6001"}, nil, read)
+	require.NoError(t, err)
+	assert.Equal(t, osmoprogram.Value{Text: "from-file", Source: "config file /etc/a.yaml"}, mustValue(t, inv, "postgres_password"))
+	assert.Equal(t, "6001", inv.Text("postgres_port"), "a flag beats a config file")
+	assert.Equal(t, "7", inv.Text("timeout"), "the later file wins")
+	assert.Empty(t, inv.Configs[0].FromConfigFiles)
+
+	for _, c := range []struct {
+		args    []string
+		rule    string
+		message string
+	}{
+		{[]string{"--config", "/opt/osmo/config.yaml"}, "config-file", "FileNotFoundError: [Errno 2] No such file or directory: '/opt/osmo/config.yaml'"},
+		{[]string{"--config", "/etc/bad.yaml"}, "config-file", `ValueError: Unrecognized key "postgres_pasword" in config file /etc/bad.yaml`},
+		{[]string{"--config", "/etc/b.yaml"}, "required", "postgres_password: required"},
+		{[]string{"--config", "/etc/a.yaml", "--config", "/etc/int.yaml"}, "type", "timeout (config file /etc/int.yaml): Input should be a valid integer"},
+	} {
+		_, err := osmoprogram.ParseWithFiles("router", c.args, nil, read)
+		var perr *osmoprogram.Error
+		require.True(t, errors.As(err, &perr), "%v: %v", c.args, err)
+		assert.Equal(t, c.rule, perr.Rule, perr.Message)
+		assert.Equal(t, 1, perr.Status)
+		assert.Contains(t, perr.Message, c.message)
+	}
+}

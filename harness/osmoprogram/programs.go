@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -179,4 +180,26 @@ var programs = map[string]Program{
 
 func isTrue(text string) bool {
 	return contains(boolTrue, strings.ToLower(strings.TrimSpace(text)))
+}
+
+// ImageNames are the names (the last part of the repository) of every OSMO
+// image a program lives in, sorted.
+func ImageNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range programs {
+		for _, image := range p.Images {
+			if !seen[image] {
+				seen[image] = true
+				out = append(out, image)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Holds tells whether an OSMO image holds a program.
+func (p Program) Holds(imageName string) bool {
+	return contains(p.Images, imageName)
 }
