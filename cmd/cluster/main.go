@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/identitywebhook"
 	"github.com/osmo-wi/charts/harness/project"
@@ -19,10 +22,23 @@ import (
 
 // hostProcesses start next to the control plane at `up` and share its
 // lifecycle: the Azure and AWS identity webhooks, so a cluster started by
-// hand admits pods exactly like the test clusters.
-var hostProcesses = []func(context.Context, *cluster.Local) error{identitywebhook.Start(identitywebhook.Options{})}
+// hand admits pods exactly like the test clusters, and the load balancer
+// stand-in (this program again, as `serve-loadbalancers`), which a cluster
+// owned by a running process serves from that process.
+var hostProcesses = []func(context.Context, *cluster.Local) error{identitywebhook.Start(identitywebhook.Options{}), startLoadBalancers}
+
+// serveLoadBalancersCommand is the internal command the detached load
+// balancer stand-in runs as.
+const serveLoadBalancersCommand = "serve-loadbalancers"
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == serveLoadBalancersCommand {
+		if err := serveLoadBalancers(os.Args[2]); err != nil {
+			fmt.Fprintf(os.Stderr, "cluster %s: %v\n", serveLoadBalancersCommand, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 2 || (os.Args[1] != "up" && os.Args[1] != "down") {
 		fmt.Fprintln(os.Stderr, "usage: go run ./cmd/cluster up|down")
 		os.Exit(2)
@@ -94,5 +110,31 @@ func down(dir string) error {
 	} else {
 		fmt.Printf("The local cluster had already stopped; removed what it left in %s.\n", dir)
 	}
+	return nil
+}
+
+// startLoadBalancers runs this program as the detached cluster's load
+// balancer stand-in; it dies with the cluster (`down` stops it with the rest).
+func startLoadBalancers(_ context.Context, l *cluster.Local) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	return l.StartProcess("loadbalancers", self, []string{serveLoadBalancersCommand, l.KubeconfigPath()}, nil)
+}
+
+// serveLoadBalancers publishes the cluster's LoadBalancer Services until SIGTERM.
+func serveLoadBalancers(kubeconfig string) error {
+	config, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cluster.ServeLoadBalancers(ctx, client)
 	return nil
 }

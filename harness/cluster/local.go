@@ -63,6 +63,10 @@ type Local struct {
 
 	stopOnce sync.Once
 	stopErr  error
+
+	// stopLoadBalancers ends this process's load balancer stand-in (nil for a
+	// detached cluster, whose owner runs it as a process of its own).
+	stopLoadBalancers context.CancelFunc
 }
 
 var _ Cluster = (*Local)(nil)
@@ -264,7 +268,15 @@ func (l *Local) bootstrap(ctx context.Context, takePorts func(n int) ([]int, err
 	if err := l.startAll(l.layout.apiClients()); err != nil {
 		return err
 	}
-	return l.addNodeAndWait(ctx)
+	if err := l.addNodeAndWait(ctx); err != nil {
+		return err
+	}
+	if !l.detached {
+		lbCtx, cancel := context.WithCancel(context.Background())
+		l.stopLoadBalancers = cancel
+		go ServeLoadBalancers(lbCtx, l.client)
+	}
+	return nil
 }
 
 func (l *Local) startAll(specs []processSpec) error {
@@ -357,6 +369,9 @@ func (l *Local) start(spec processSpec) error {
 // the reaping follow even when ctx has ended, so nothing is left running.
 func (l *Local) Stop(ctx context.Context) error {
 	l.stopOnce.Do(func() {
+		if l.stopLoadBalancers != nil {
+			l.stopLoadBalancers()
+		}
 		l.mu.Lock()
 		l.stopped = true
 		procs := l.procs
