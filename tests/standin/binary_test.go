@@ -235,7 +235,7 @@ func TestStandinBinaryRouter(t *testing.T) {
 // has stopped and the interval is short, it fails with OSMO's message.
 func TestStandinBinaryProgressCheck(t *testing.T) {
 	t.Parallel()
-	s := programIn(t, renderValues(t, "service", "services: {postgres: {password: pw}}\n"), "worker")
+	s := programIn(t, renderValues(t, "service", noIdP+"services: {postgres: {password: pw}}\n"), "worker")
 	require.NoError(t, s.err)
 	file := filepath.Join(t.TempDir(), "last_progress")
 	s.env["OSMO_PROGRESS_FILE"] = file

@@ -13,6 +13,10 @@ import (
 	"github.com/osmo-wi/charts/harness/render"
 )
 
+// noIdP switches the service chart's gateway off (it needs an identity provider
+// to start), as run/minimal does.
+const noIdP = "gateway: {oauth2Proxy: {enabled: false}, authz: {enabled: false}}\n"
+
 // renderValues renders a chart with a values block written in the test.
 func renderValues(t *testing.T, chart, text string) *render.Result {
 	t.Helper()
@@ -62,19 +66,19 @@ func TestStandinChartRefusals(t *testing.T) {
 	})
 	t.Run("service worker: a port that is not a number", func(t *testing.T) {
 		t.Parallel()
-		s := programIn(t, renderValues(t, "service", "services: {postgres: {password: pw}, worker: {extraArgs: [--redis_port, six]}}\n"), "worker")
+		s := programIn(t, renderValues(t, "service", noIdP+"services: {postgres: {password: pw}, worker: {extraArgs: [--redis_port, six]}}\n"), "worker")
 		requireRefusal(t, s.err, "type", "--redis_port", 1, "redis_port (--redis_port): Input should be a valid integer")
 	})
 	t.Run("service agent: a flag only one of its two parsers knows", func(t *testing.T) {
 		t.Parallel()
-		s := programIn(t, renderValues(t, "service", "services: {postgres: {password: pw}, agent: {extraArgs: [--progress_period, \"10\"]}}\n"), "agent_service")
+		s := programIn(t, renderValues(t, "service", noIdP+"services: {postgres: {password: pw}, agent: {extraArgs: [--progress_period, \"10\"]}}\n"), "agent_service")
 		requireRefusal(t, s.err, "unrecognized", "--progress_period", 2, "unrecognized arguments: --progress_period 10")
 	})
 	t.Run("service: the database password is required", func(t *testing.T) {
 		t.Parallel()
-		s := programIn(t, renderValues(t, "service", "{}"), "service")
+		s := programIn(t, renderValues(t, "service", noIdP), "service")
 		requireRefusal(t, s.err, "required", "--postgres_password", 1, "postgres_password: required, no value provided via config file key postgres_password, --postgres_password, env OSMO_POSTGRES_PASSWORD")
-		s = programIn(t, renderValues(t, "service", "services: {postgres: {password: pw}}\n"), "service")
+		s = programIn(t, renderValues(t, "service", noIdP+"services: {postgres: {password: pw}}\n"), "service")
 		require.NoError(t, s.err)
 	})
 	t.Run("backend listener: --namespace removed", func(t *testing.T) {
@@ -98,7 +102,7 @@ func TestStandinChartRefusals(t *testing.T) {
 	})
 	t.Run("an exec probe the image's progress_check refuses", func(t *testing.T) {
 		t.Parallel()
-		s := programIn(t, renderValues(t, "service", "services: {postgres: {password: pw}}\n"), "worker")
+		s := programIn(t, renderValues(t, "service", noIdP+"services: {postgres: {password: pw}}\n"), "worker")
 		require.Empty(t, probeProblems(s))
 		s.c.LivenessProbe.Exec.Command = []string{"progress_check", "--progress_interval", "300", "--progress_file", "/var/run/osmo/elsewhere"}
 		assert.Equal(t, []string{"liveness probe: progress_check reads /var/run/osmo/elsewhere, which worker never writes (it writes [/var/run/osmo/last_progress])"}, probeProblems(s))
