@@ -177,6 +177,26 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
 		{"gateway network policy entry with a typo", "service", `gateway: {networkPolicies: {upstreams: [{name: a, podSelectr: {app: a}}]}}`,
 			schema("service", "at '/gateway/networkPolicies/upstreams/0': additional properties 'podSelectr' not allowed")},
 
+		// gateway: oauth2-proxy, authz, ratelimit
+		{"gateway OAuth2 Proxy on (NVIDIA's default) without an IdP", "service", `gateway: {oauth2Proxy: {enabled: true}}`,
+			validation("service", `gateway.oauth2Proxy.clientId and gateway.oauth2Proxy.oidcIssuerUrl: "" with gateway.oauth2Proxy.enabled true (NVIDIA's default), and the proxy refuses to start without them: set your IdP's client id and OIDC issuer URL, or set gateway.oauth2Proxy.enabled: false and gateway.authz.enabled: false when there is no IdP, as run/minimal does`)},
+		{"gateway OAuth2 Proxy without its issuer", "service", `gateway: {envoy: {hostname: osmo.example.com}, oauth2Proxy: {clientId: osmo}}`,
+			validation("service", `gateway.oauth2Proxy.oidcIssuerUrl: "" with gateway.oauth2Proxy.enabled true (NVIDIA's default), and the proxy refuses to start without it: set your IdP's client id and OIDC issuer URL, or set gateway.oauth2Proxy.enabled: false and gateway.authz.enabled: false when there is no IdP, as run/minimal does`)},
+		{"gateway OAuth2 Proxy without the gateway's hostname", "service", `gateway: {oauth2Proxy: {clientId: osmo, oidcIssuerUrl: "https://idp.example.com"}}`,
+			validation("service", `gateway.envoy.hostname: "" with gateway.oauth2Proxy.enabled true: the proxy's --redirect-url would be https:///oauth2/callback, where no login can return (set the gateway's external hostname)`)},
+		{"gateway OAuth2 Proxy config file on a relative path", "service", `gateway: {envoy: {hostname: osmo.example.com}, oauth2Proxy: {clientId: osmo, oidcIssuerUrl: "https://idp.example.com", secretPaths: {cookieSecret: oauth2-proxy.cfg}}}`,
+			validation("service", `gateway.oauth2Proxy.secretPaths.cookieSecret: "oauth2-proxy.cfg" is not an absolute path (with useKubernetesSecrets false the proxy starts with --config=<this file>, the OAuth2 Proxy config file holding client_secret and cookie_secret that your own volume mounts there; or set gateway.oauth2Proxy.useKubernetesSecrets: true)`)},
+		{"gateway OAuth2 Proxy Redis sessions without a Redis host", "service", `{services: {redis: {serviceName: ""}}, gateway: {envoy: {hostname: osmo.example.com}, oauth2Proxy: {clientId: osmo, oidcIssuerUrl: "https://idp.example.com"}}}`,
+			validation("service", `gateway.oauth2Proxy.redis.serviceName: "" with services.redis.serviceName "" leaves the session store without a host (redisSessionStore is true: set either to your Redis host, or set gateway.oauth2Proxy.redisSessionStore: false to keep sessions in cookies)`)},
+		{"gateway OAuth2 Proxy metrics on its HTTP port", "service", `gateway: {envoy: {hostname: osmo.example.com}, oauth2Proxy: {clientId: osmo, oidcIssuerUrl: "https://idp.example.com", metricsPort: 4180}}`,
+			validation("service", `gateway.oauth2Proxy.metricsPort: 4180 is also gateway.oauth2Proxy.httpPort (the proxy cannot listen twice on one port: give them different ports)`)},
+		{"gateway rate limit without a Redis host", "service", `{services: {redis: {serviceName: ""}}, gateway: {oauth2Proxy: {enabled: false}, rateLimit: {enabled: true}}}`,
+			validation("service", `gateway.rateLimit.redis.serviceName: "" with services.redis.serviceName "" leaves the rate limit service without a Redis (REDIS_URL would be ":<port>"): set either to your Redis host`)},
+		{"gateway rate limit HTTP on its gRPC port", "service", `gateway: {oauth2Proxy: {enabled: false}, rateLimit: {enabled: true, httpPort: 8091}}`,
+			validation("service", `gateway.rateLimit.httpPort: 8091 is also gateway.rateLimit.grpcPort (the service cannot listen twice on one port: give them different ports)`)},
+		{"gateway part naming another account", "service", `{services: {worker: {serviceAccountName: osmo}}, gateway: {oauth2Proxy: {enabled: false}, authz: {serviceAccountName: gateway}}}`,
+			validation("service", `gateway.authz.serviceAccountName="gateway", services.worker.serviceAccountName="osmo": name different ServiceAccounts, but every pod of this chart runs under one account (set serviceAccount.name, or give them one name)`)},
+
 		{"every problem reported at once", "router", `
 serviceAccount: {create: false}
 global: {workloadIdentity: {provider: aws, aws: {roleArn: nope}}}

@@ -5,6 +5,7 @@ package render_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -38,11 +39,40 @@ func renderChart(t testing.TB, chart string, vals map[string]any) *render.Result
 }
 
 func renderE(chart string, vals map[string]any, rel render.Release) (*render.Result, error) {
+	if chart == "service" {
+		vals = withoutIdP(vals)
+	}
 	ch, err := render.Chart(chart)
 	if err != nil {
 		return nil, err
 	}
 	return render.Render(ch, vals, rel)
+}
+
+// withoutIdP is vals with the gateway's login off (gateway.oauth2Proxy and
+// gateway.authz disabled, as run/minimal/osmo_values.yaml has them) unless vals sets
+// gateway.oauth2Proxy itself: on, the service chart needs an IdP and refuses to
+// render without one, and the tests of everything else name none. The gateway's
+// own tests (gateway_*_test.go) set their IdP.
+func withoutIdP(vals map[string]any) map[string]any {
+	gateway, _ := vals["gateway"].(map[string]any)
+	if _, set := gateway["oauth2Proxy"]; set {
+		return vals
+	}
+	out := maps.Clone(vals)
+	if out == nil {
+		out = map[string]any{}
+	}
+	merged := maps.Clone(gateway)
+	if merged == nil {
+		merged = map[string]any{}
+	}
+	merged["oauth2Proxy"] = map[string]any{"enabled": false}
+	if _, set := merged["authz"]; !set {
+		merged["authz"] = map[string]any{"enabled": false}
+	}
+	out["gateway"] = merged
+	return out
 }
 
 // pod is one pod the chart would create: a Deployment's template or a hook pod.

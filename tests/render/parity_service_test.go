@@ -364,7 +364,9 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := render.RenderFiles("service", release, tc.files...)
+			vals, err := render.ReadValues(tc.files...)
+			require.NoError(t, err)
+			r, err := renderE("service", vals, release)
 			require.NoError(t, err)
 			deployments := svcDeployments(r)
 			hpas := map[string]*autoscalingv2.HorizontalPodAutoscaler{}
@@ -1037,6 +1039,7 @@ func TestParityServiceMigration(t *testing.T) {
 func TestParityServicePodMonitor(t *testing.T) {
 	renderWith := func(t *testing.T, vals map[string]any, apis ...string) (map[string]string, string) {
 		t.Helper()
+		vals = withoutIdP(vals)
 		ch, err := render.Chart("service")
 		require.NoError(t, err)
 		require.NoError(t, chartutil.ProcessDependenciesWithMerge(ch, vals))
@@ -1079,11 +1082,11 @@ func TestParityServiceNotes(t *testing.T) {
 		want         []string
 		absent       []string
 	}{
-		{name: "NVIDIA's defaults switch on Envoy, OAuth2 Proxy and Authz", values: `{}`,
-			want: []string{"API: http://osmo-service.osmo.svc:80", "Gateway: NOT RENDERED. gateway.envoy.enabled, gateway.oauth2Proxy.enabled, gateway.authz.enabled are true"}},
+		{name: "NVIDIA's defaults switch on Envoy (the tests' login off: no IdP)", values: `{}`,
+			want: []string{"API: http://osmo-service.osmo.svc:80", "Gateway: NOT RENDERED. gateway.envoy.enabled is true"}},
 		{name: "run/minimal keeps Envoy on", files: []string{"testdata/osmo/service/minimal.yaml"},
 			want: []string{"Gateway: NOT RENDERED. gateway.envoy.enabled is true"}, absent: []string{"PodMonitor"}},
-		{name: "every switch", values: `gateway: {rateLimit: {enabled: true}, networkPolicies: {enabled: true}, tls: {enabled: true}, envoy: {ingress: {enabled: true}}}`,
+		{name: "every switch", values: `gateway: {rateLimit: {enabled: true}, networkPolicies: {enabled: true}, tls: {enabled: true}, envoy: {ingress: {enabled: true}, hostname: osmo.example.com}, oauth2Proxy: {oidcIssuerUrl: "https://idp.example.com", clientId: osmo}}`,
 			want: []string{"gateway.envoy.enabled, gateway.oauth2Proxy.enabled, gateway.authz.enabled, gateway.rateLimit.enabled, gateway.networkPolicies.enabled, gateway.tls.enabled, gateway.envoy.ingress.enabled are true"}},
 		{name: "gateway off", values: `gateway: {envoy: {enabled: false}, oauth2Proxy: {enabled: false}, authz: {enabled: false}}`,
 			absent: []string{"Gateway:"}},

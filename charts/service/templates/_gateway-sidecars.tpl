@@ -52,6 +52,15 @@ proxy or limiter that crash-loops at NVIDIA's chart.
 {{- $proxy := .Values.gateway.oauth2Proxy -}}
 {{- $key := "gateway.oauth2Proxy" -}}
 {{- if $proxy.enabled -}}
+{{- $missing := list -}}
+{{- range $field := list "clientId" "oidcIssuerUrl" -}}
+{{- if not (include "common.strings.scalar" (index $proxy $field)) -}}{{- $missing = append $missing (printf "%s.%s" $key $field) -}}{{- end -}}
+{{- end -}}
+{{- if $missing -}}
+{{- $errors = append $errors (printf "%s: \"\" with %s.enabled true (NVIDIA's default), and the proxy refuses to start without %s: set your IdP's client id and OIDC issuer URL, or set %s.enabled: false and gateway.authz.enabled: false when there is no IdP, as run/minimal does" (join " and " $missing) $key (eq (len $missing) 2 | ternary "them" "it") $key) -}}
+{{- else if not (include "common.strings.scalar" $.Values.gateway.envoy.hostname) -}}
+{{- $errors = append $errors (printf "gateway.envoy.hostname: \"\" with %s.enabled true: the proxy's --redirect-url would be https:///oauth2/callback, where no login can return (set the gateway's external hostname)" $key) -}}
+{{- end -}}
 {{- if not $proxy.useKubernetesSecrets -}}
 {{- $path := include "common.strings.scalar" $proxy.secretPaths.cookieSecret -}}
 {{- if not (hasPrefix "/" $path) -}}
