@@ -178,6 +178,9 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
 			schema("service", "at '/gateway/networkPolicies/upstreams/0': additional properties 'podSelectr' not allowed")},
 
 		// gateway: oauth2-proxy, authz, ratelimit
+		{"gateway authz probes on another port than the sidecar's", "service", `gateway: {oauth2Proxy: {enabled: false}, authz: {enabled: true, grpcPort: 50053}}`,
+			validation("service", "gateway.authz.livenessProbe.grpc.port: 50052 is not gateway.authz.grpcPort 50053 (the sidecar serves gRPC health only on --grpc-port, so the probe would fail: set both to the same port)",
+				"gateway.authz.readinessProbe.grpc.port: 50052 is not gateway.authz.grpcPort 50053 (the sidecar serves gRPC health only on --grpc-port, so the probe would fail: set both to the same port)")},
 		{"gateway OAuth2 Proxy on (NVIDIA's default) without an IdP", "service", `gateway: {oauth2Proxy: {enabled: true}}`,
 			validation("service", `gateway.oauth2Proxy.clientId and gateway.oauth2Proxy.oidcIssuerUrl: "" with gateway.oauth2Proxy.enabled true (NVIDIA's default), and the proxy refuses to start without them: set your IdP's client id and OIDC issuer URL, or set gateway.oauth2Proxy.enabled: false and gateway.authz.enabled: false when there is no IdP, as run/minimal does`)},
 		{"gateway OAuth2 Proxy without its issuer", "service", `gateway: {envoy: {hostname: osmo.example.com}, oauth2Proxy: {clientId: osmo}}`,

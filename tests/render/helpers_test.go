@@ -126,9 +126,11 @@ func forEachChart(t *testing.T, test func(t *testing.T, chart string)) {
 	}
 }
 
-// componentKeys are the `services` entries of each chart that run as Deployments.
+// componentKeys are the values entries of each chart that run as Deployments: keys
+// under `services`, or a full path (the gateway's parts live under `gateway`; with
+// the tests' default values only its Envoy runs, see withoutIdP).
 var componentKeys = map[string][]string{
-	"service":          {"agent", "delayedJobMonitor", "logger", "service", "worker"},
+	"service":          {"agent", "delayedJobMonitor", "logger", "service", "worker", "gateway.envoy"},
 	"router":           {"service"},
 	"backend-operator": {"backendListener", "backendWorker"},
 	"web-ui":           {"ui"},
@@ -137,7 +139,7 @@ var componentKeys = map[string][]string{
 // componentLabels are the app.kubernetes.io/component values of each chart's Deployments
 // (kept from the charts' first version, so selectors never change on upgrade).
 var componentLabels = map[string][]string{
-	"service":          {"agent", "delayed-job-monitor", "logger", "service", "worker"},
+	"service":          {"agent", "delayed-job-monitor", "logger", "service", "worker", "gateway-envoy"},
 	"router":           {"router"},
 	"backend-operator": {"listener", "worker"},
 	"web-ui":           {"web-ui"},
@@ -145,11 +147,20 @@ var componentLabels = map[string][]string{
 
 // perComponent builds `services: {<each component>: <block>}` values for a chart.
 func perComponent(chart string, block map[string]any) map[string]any {
-	services := map[string]any{}
+	out := map[string]any{}
 	for _, key := range componentKeys[chart] {
-		services[key] = block
+		parent, name, ok := strings.Cut(key, ".")
+		if !ok {
+			parent, name = "services", key
+		}
+		entries, _ := out[parent].(map[string]any)
+		if entries == nil {
+			entries = map[string]any{}
+			out[parent] = entries
+		}
+		entries[name] = block
 	}
-	return map[string]any{"services": services}
+	return out
 }
 
 // linesContaining returns "source: line" for each rendered line holding text.

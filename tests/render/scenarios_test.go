@@ -34,6 +34,10 @@ var promises = map[string]promise{
 			assert.NotContains(t, p.Meta.Labels, "azure.workload.identity/use", describe(p))
 		}
 		for _, p := range workloadPods(r) {
+			if p.Meta.Labels["app.kubernetes.io/component"] == "gateway-envoy" {
+				assert.Equal(t, "envoyproxy/envoy:v1.29.0", p.Spec.Containers[0].Image, "NVIDIA's Envoy image: "+describe(p))
+				continue
+			}
 			assert.Regexp(t, `^nvcr\.io/nvidia/osmo/[a-z-]+:6\.4\.0$`, p.Spec.Containers[0].Image, describe(p))
 		}
 	},
@@ -158,6 +162,28 @@ var promises = map[string]promise{
 			require.NotNil(t, volume, describe(p))
 			assert.Equal(t, provider, volume.Projected.Sources[0].ServiceAccountToken.Audience, describe(p))
 		}
+	},
+	"gateway-idp": func(t *testing.T, chart string, r *render.Result) {
+		for _, p := range pods(r) {
+			assert.Equal(t, "true", p.Meta.Labels["azure.workload.identity/use"], describe(p))
+		}
+		if chart != "service" {
+			return
+		}
+		parts := map[string]bool{}
+		for _, d := range render.Objects[*appsv1.Deployment](r) {
+			parts[d.Spec.Selector.MatchLabels["app.kubernetes.io/component"]] = true
+		}
+		for _, part := range []string{"gateway-envoy", "gateway-oauth2-proxy", "gateway-authz"} {
+			assert.True(t, parts[part], "the gateway's %s runs in front of the service", part)
+		}
+		proxy := gwMustDeployment(t, r, "osmo-service-gateway-oauth2-proxy")
+		args := proxy.Spec.Template.Spec.Containers[0].Args
+		assert.Contains(t, args, "--client-id=0b9f3c2a-7d41-4c8e-9e2f-5a6b7c8d9e01", "the IdP's client")
+		assert.Contains(t, args, "--oidc-issuer-url=https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0")
+		assert.Contains(t, args, "--redirect-url=https://osmo.example.com/oauth2/callback", "logins come back to the gateway's hostname")
+		assert.Equal(t, "oauth2-proxy-secrets", findVolume(proxy.Spec.Template.Spec.Volumes, "oauth2-proxy-secrets").Secret.SecretName,
+			"the client and cookie secrets come from the operator's Secret")
 	},
 	"private-registry": func(t *testing.T, chart string, r *render.Result) {
 		want := []corev1.LocalObjectReference{{Name: "osmo-registry"}, {Name: "osmo-registry-mirror"}}

@@ -46,7 +46,7 @@ service:
   gateway: {oauth2Proxy: {enabled: false}, authz: {enabled: false}}`), release)
 	require.NoError(t, err)
 	deployments := render.Objects[*appsv1.Deployment](r)
-	assert.Len(t, deployments, 9, "every component of the four charts")
+	assert.Len(t, deployments, 10, "every component of the four charts (the gateway's Envoy included)")
 	for _, d := range deployments {
 		assert.Equal(t, "osmo", d.Spec.Template.Labels["team"], d.Name)
 		assert.Equal(t, "true", d.Spec.Template.Labels["azure.workload.identity/use"], d.Name)

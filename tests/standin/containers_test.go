@@ -397,13 +397,6 @@ var knownDisagreements = []known{
 		cases:   regexp.MustCompile(`^backend-operator/osmo/every-key$`),
 		message: "backend_worker: not in the worker image",
 	},
-	{
-		why: "gateway-everything.yaml sets gateway.authz.grpcPort 50053 but keeps the probes' port 50052 (the chart takes the probes " +
-			"verbatim from gateway.authz.livenessProbe/readinessProbe): the authz sidecar listens on --grpc-port " +
-			"(src/service/authz_sidecar/main.go:49,101), so both probes fail.",
-		cases:   regexp.MustCompile(`^service/osmo/gateway-everything$`),
-		message: "gRPC on port 50052",
-	},
 }
 
 // configFileProblems: StaticConfig.load opens each --config file at start.

@@ -74,6 +74,15 @@ proxy or limiter that crash-loops at NVIDIA's chart.
 {{- $errors = append $errors (printf "%s.metricsPort: %s is also %s.httpPort (the proxy cannot listen twice on one port: give them different ports)" $key (include "common.strings.scalar" $proxy.metricsPort) $key) -}}
 {{- end -}}
 {{- end -}}
+{{- $authz := .Values.gateway.authz -}}
+{{- if $authz.enabled -}}
+{{- range $probe := list "livenessProbe" "readinessProbe" -}}
+{{- $port := dig "grpc" "port" "" (index $authz $probe | default dict) -}}
+{{- if and $port (ne (toString $port) (toString $authz.grpcPort)) -}}
+{{- $errors = append $errors (printf "gateway.authz.%s.grpc.port: %s is not gateway.authz.grpcPort %s (the sidecar serves gRPC health only on --grpc-port, so the probe would fail: set both to the same port)" $probe (include "common.strings.scalar" $port) (include "common.strings.scalar" $authz.grpcPort)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- $limit := .Values.gateway.rateLimit -}}
 {{- if $limit.enabled -}}
 {{- if not (include "service.gateway.redisHost" (dict "ctx" . "values" $limit)) -}}

@@ -313,26 +313,28 @@ Usage: {{ include "service.receiver" (dict "ctx" $ "key" "agent" "command" "agen
 {{- end -}}
 
 {{/*
-service.notes: what this chart adds to NOTES.txt: where the API is, and every NVIDIA
-feature the values switch on that this chart version does not render (never silently).
+service.notes: what this chart adds to NOTES.txt: where the API and the gateway are,
+and every feature the values switch on that the cluster cannot serve (never silently).
 */}}
 {{- define "service.notes" -}}
 {{- $api := include "service.name" (dict "ctx" . "key" "service") }}
 
 API: http://{{ $api }}.{{ .Release.Namespace }}.svc:80 (`/api/version`){{ if .Values.services.configs.enabled }}; configs from ConfigMap {{ include "service.configs.name" . }} (config.yaml){{ end }}.
 {{- $gateway := .Values.gateway -}}
-{{- $on := list -}}
-{{- range $key := list "envoy" "oauth2Proxy" "authz" "rateLimit" "networkPolicies" "tls" -}}
-{{- if dig $key "enabled" false $gateway -}}{{- $on = append $on (printf "gateway.%s.enabled" $key) -}}{{- end -}}
-{{- end -}}
-{{- if dig "envoy" "ingress" "enabled" false $gateway -}}{{- $on = append $on "gateway.envoy.ingress.enabled" -}}{{- end -}}
-{{- with $on }}
+{{- if $gateway.envoy.enabled }}
 
-Gateway: NOT RENDERED. {{ join ", " . }} {{ if gt (len .) 1 }}are{{ else }}is{{ end }} true, but this chart
-  version does not render NVIDIA's gateway tier (Envoy, OAuth2 Proxy, Authz, rate limiting,
-  network policies, upstream TLS) yet: its values are accepted and nothing is deployed for them.
-  Put your own gateway or ingress in front of the Services above (set gateway.envoy.enabled,
-  gateway.oauth2Proxy.enabled and gateway.authz.enabled to false to silence this).
+Gateway: Service {{ include "service.gateway.name" (dict "ctx" . "part" "") }} ({{ $gateway.envoy.service.type }}) routes to the API, router and UI
+  {{- with $gateway.envoy.hostname }} (https://{{ . }}){{ end }}.
+  Envoy's config: ConfigMap {{ include "service.gateway.name" (dict "ctx" . "part" "envoy-config") }}.
+  {{- if $gateway.oauth2Proxy.enabled }}
+  Browser logins: OAuth2 Proxy, client {{ $gateway.oauth2Proxy.clientId }} of {{ $gateway.oauth2Proxy.oidcIssuerUrl }}.
+  {{- if $gateway.oauth2Proxy.useKubernetesSecrets }}
+  Its client and cookie secrets come from Secret {{ $gateway.oauth2Proxy.secretName | default "oauth2-proxy-secrets" }}: create it before the pods start.
+  {{- end }}
+  {{- end }}
+  {{- if not (or $gateway.oauth2Proxy.enabled $gateway.authz.enabled) }}
+  No login at the gateway (gateway.oauth2Proxy and gateway.authz are off): JWTs only, as configured.
+  {{- end }}
 {{- end }}
 {{- if and .Values.podMonitor.enabled (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/PodMonitor")) }}
 
