@@ -318,7 +318,8 @@ func TestExchangeWorkflowPods(t *testing.T) {
 		}, exchange.Federation{Provider: cloud.Azure, TenantID: identitywebhook.DefaultAzureTenantID, ClientID: exchangeClientID}},
 		{cloud.AWS, map[string][]string{
 			"backend-operator": {writeValues(t, `workflowServiceAccount: {create: true, name: osmo-workflow, annotations: {eks.amazonaws.com/role-arn: "`+workflowRole+`"}}`)},
-			"service": {writeValues(t, `services:
+			"service": {writeValues(t, `gateway: {oauth2Proxy: {enabled: false}, authz: {enabled: false}}
+services:
   configs:
     enabled: true
     podTemplates:

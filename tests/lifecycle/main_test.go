@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -66,16 +67,39 @@ func forEachHelm(t *testing.T, test func(t *testing.T, h helmclitest.Helm, c clu
 }
 
 // forEachHelmAndChart runs a parallel subtest per helm version × chart, each in
-// its own namespace enforcing Pod Security "restricted".
+// its own namespace enforcing Pod Security "restricted". The service chart gets
+// an IdP for its gateway (gatewayIdP), so its whole gateway tier installs,
+// upgrades and rolls back with the rest.
 func forEachHelmAndChart(t *testing.T, test func(t *testing.T, h helmclitest.Helm, c cluster.Cluster, chart, namespace string)) {
 	forEachHelm(t, func(t *testing.T, h helmclitest.Helm, c cluster.Cluster) {
 		for _, chart := range render.Charts {
 			t.Run(chart, func(t *testing.T) {
 				t.Parallel()
-				test(t, h, c, chart, clustertest.Namespace(t, c, "restricted"))
+				hc := h
+				if chart == "service" {
+					hc.Sets = func(namespace string) []string { return append(h.Sets(namespace), gatewayIdP...) }
+				}
+				test(t, hc, c, chart, clustertest.Namespace(t, c, "restricted"))
 			})
 		}
 	})
+}
+
+// gatewayIdP is the IdP the service chart's gateway needs with its OAuth2 Proxy
+// on (NVIDIA's default), as --set assignments; gatewayIdPFile is the same as a
+// values file, for in-process renders.
+var gatewayIdP = []string{
+	"gateway.envoy.hostname=osmo.example.com",
+	"gateway.oauth2Proxy.clientId=osmo-lifecycle",
+	"gateway.oauth2Proxy.oidcIssuerUrl=https://idp.example.com",
+}
+
+func gatewayIdPFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gateway-idp.yaml")
+	text := "gateway: {envoy: {hostname: osmo.example.com}, oauth2Proxy: {clientId: osmo-lifecycle, oidcIssuerUrl: \"https://idp.example.com\"}}\n"
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	return path
 }
 
 func ctx(t *testing.T) context.Context {
@@ -93,6 +117,9 @@ func releaseSelector(release string) metav1.ListOptions {
 // from the in-process render of the same values (render tests prove it right).
 func expectedAccount(t *testing.T, chart, namespace, release string, valuesFiles ...string) string {
 	t.Helper()
+	if chart == "service" { // lowest first: the values given win
+		valuesFiles = append([]string{gatewayIdPFile(t)}, valuesFiles...)
+	}
 	account, err := render.ServiceAccountOf(chart, render.Release{Name: release, Namespace: namespace}, valuesFiles...)
 	require.NoError(t, err)
 	return account

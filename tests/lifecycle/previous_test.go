@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 
 	"github.com/osmo-wi/charts/harness/chartdir"
 	"github.com/osmo-wi/charts/harness/cluster"
@@ -31,7 +32,11 @@ func TestUpgradeFromPreviousChartVersion(t *testing.T) {
 	require.NoError(t, err)
 	forEachHelmAndChart(t, func(t *testing.T, h helmclitest.Helm, c cluster.Cluster, chart, namespace string) {
 		release, values := "osmo", s.ValuesFile(chart)
-		h.Install(t, namespace, release, filepath.Join(previous, chart), values) // install the previous version
+		// The previous version has no gateway and its strict schema refuses the key:
+		// its operator's file had no gateway block, and adds one moving to 2.x.
+		old := h
+		old.Sets = scenario.InNamespace
+		old.Install(t, namespace, release, filepath.Join(previous, chart), withoutGateway(t, values)) // install the previous version
 		before := waitAvailable(t, c, namespace, release)[0].Spec.Template.Spec.ServiceAccountName
 		h.Upgrade(t, namespace, release, charts(t)+"/"+chart, values) // upgrade to the current version
 		verifyRelease(t, c, namespace, release, before)
@@ -55,4 +60,19 @@ func previousCharts(t *testing.T) string {
 	charts, err := chartdir.BuildFrom(filepath.Join(dir, "charts"), filepath.Join(dir, "built"))
 	require.NoError(t, err)
 	return charts
+}
+
+// withoutGateway is a copy of a values file without its top-level gateway block.
+func withoutGateway(t *testing.T, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	vals := map[string]any{}
+	require.NoError(t, yaml.Unmarshal(data, &vals))
+	delete(vals, "gateway")
+	out, err := yaml.Marshal(vals)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "without-gateway-"+filepath.Base(file))
+	require.NoError(t, os.WriteFile(path, out, 0o644))
+	return path
 }
