@@ -1117,11 +1117,18 @@ func TestParityServiceNotes(t *testing.T) {
 	}
 }
 
-// `helm test` GETs the API's /api/version through its Service, under the one account.
+// `helm test` GETs the API's /api/version through its Service, and through the
+// gateway's Envoy while that path needs no login, under the one account.
 func TestParityServiceHelmTest(t *testing.T) {
-	for _, tc := range []struct{ values, url string }{
-		{`{}`, "http://osmo-service:80/api/version"},
-		{`services: {service: {serviceName: osmo-api}}`, "http://osmo-api:80/api/version"},
+	for _, tc := range []struct {
+		values string
+		urls   []string // fetched, in order
+		absent string   // not fetched
+	}{
+		{`{}`, []string{"http://osmo-service:80/api/version", "http://osmo-service-gateway:80/api/version"}, ""},
+		{`{services: {service: {serviceName: osmo-api}}, gateway: {name: osmo-gateway}}`, []string{"http://osmo-api:80/api/version", "http://osmo-gateway:80/api/version"}, ""},
+		{`gateway: {envoy: {enabled: false}}`, []string{"http://osmo-service:80/api/version"}, "gateway"},
+		{`gateway: {envoy: {skipAuthPaths: [/api/auth/login]}}`, []string{"http://osmo-service:80/api/version"}, "gateway"},
 	} {
 		r := renderChart(t, "service", values(t, tc.values))
 		var test *corev1.Pod
@@ -1131,7 +1138,17 @@ func TestParityServiceHelmTest(t *testing.T) {
 		require.NotNil(t, test)
 		assert.Equal(t, "test", test.Annotations["helm.sh/hook"])
 		assert.Equal(t, "osmo-service", test.Spec.ServiceAccountName)
-		assert.True(t, svcContainsLine(test.Spec.Containers[0].Args[0], "wget -q -O /dev/null -T 10 "+tc.url), test.Spec.Containers[0].Args[0])
+		script := test.Spec.Containers[0].Args[0]
+		var fetched []string
+		for _, line := range strings.Split(script, "\n") {
+			if url, ok := strings.CutPrefix(line, "wget -q -O /dev/null -T 10 "); ok {
+				fetched = append(fetched, url)
+			}
+		}
+		assert.Equal(t, tc.urls, fetched, "%s: %s", tc.values, script)
+		if tc.absent != "" {
+			assert.NotContains(t, script, tc.absent, tc.values)
+		}
 	}
 }
 
