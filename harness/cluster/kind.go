@@ -168,7 +168,8 @@ func isKindComponentLog(path string) bool {
 	return false
 }
 
-// Stop deletes the kind cluster and the state folder.
+// Stop deletes the kind cluster and the state folder. kind's Delete takes no
+// context, so ctx cannot shorten it; it returns when the node containers are gone.
 func (k *Kind) Stop(context.Context) error {
 	k.stopOnce.Do(func() {
 		err := k.provider.Delete(k.name, k.KubeconfigPath())
