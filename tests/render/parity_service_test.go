@@ -602,15 +602,6 @@ services:
 	})
 }
 
-func svcContainsLine(text, want string) bool {
-	for line := range strings.Lines(text) {
-		if strings.Contains(line, want) {
-			return true
-		}
-	}
-	return false
-}
-
 // svcLoaderKeys is _EXPECTED_CONFIG_KEYS of OSMO's config loader
 // (NVIDIA/OSMO d59aed3c4, src/service/core/config/configmap_loader.py): a top-level key of
 // config.yaml outside this set is logged and ignored by the service.
