@@ -255,6 +255,7 @@ service.validate: this chart's findings for common.validate, as a JSON list of m
 {{- $errors := include "service.configs.errors" . | fromJsonArray -}}
 {{- $errors = concat $errors (include "service.gateway.sidecars.errors" . | fromJsonArray) -}}
 {{- $errors = concat $errors (include "service.gateway.envoy.errors" . | fromJsonArray) -}}
+{{- $errors = concat $errors (include "service.database.password.errors" . | fromJsonArray) -}}
 {{- $migration := .Values.services.migration -}}
 {{- if and $migration.enabled (not $migration.files) (not $migration.filesConfigMapName) -}}
 {{- $errors = append $errors "services.migration.enabled: true needs the migration files (run_migrations.sh and the pgroll JSON files of NVIDIA's chart): set services.migration.files (file name: content) or services.migration.filesConfigMapName (a ConfigMap you created with them)" -}}
