@@ -101,7 +101,10 @@ func TestRateLimitConfigLoaderRefusesTypos(t *testing.T) {
 				"oauth2Proxy": map[string]any{"enabled": false},
 				"authz":       map[string]any{"enabled": false},
 				"rateLimit":   map[string]any{"enabled": true, "config": config},
-			}}
+			},
+				// the OSMO pods' database password (the chart refuses to render without one)
+				"services": map[string]any{"configFile": map[string]any{"enabled": true}},
+			}
 			ch, err := render.Chart("service")
 			require.NoError(t, err)
 			r, err := render.Render(ch, vals, release)

@@ -36,9 +36,9 @@ func checkInstallRouter(t *testing.T, valuesFile string, wait bool) string {
 	t.Helper()
 	namespace := clustertest.Namespace(t, local(t), "restricted")
 	if wait {
-		helm(t).Install(t, namespace, checkRelease, chartDir(t, "router"), valuesFile)
+		helm(t).Install(t, namespace, checkRelease, chartDir(t, "router"), databasePassword(t), valuesFile)
 	} else {
-		helm(t).Run(t, namespace, "install", checkRelease, chartDir(t, "router"), "--values", valuesFile)
+		helm(t).Run(t, namespace, "install", checkRelease, chartDir(t, "router"), "--values", databasePassword(t), "--values", valuesFile)
 	}
 	return namespace
 }

@@ -167,7 +167,7 @@ func TestExchangeRefusals(t *testing.T) {
 	scenarioOf := map[cloud.Provider]string{cloud.AWS: "eks-irsa", cloud.GCP: "gcp-workload-identity-federation"}
 	for i := range cases {
 		tc := &cases[i]
-		var values []string
+		values := []string{databasePassword(t)}
 		switch {
 		case tc.values != "":
 			values = append(values, writeValues(t, tc.values))
@@ -320,6 +320,7 @@ func TestExchangeWorkflowPods(t *testing.T) {
 			"backend-operator": {writeValues(t, `workflowServiceAccount: {create: true, name: osmo-workflow, annotations: {eks.amazonaws.com/role-arn: "`+workflowRole+`"}}`)},
 			"service": {writeValues(t, `gateway: {oauth2Proxy: {enabled: false}, authz: {enabled: false}}
 services:
+  configFile: {enabled: true}
   configs:
     enabled: true
     podTemplates:

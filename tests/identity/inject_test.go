@@ -111,7 +111,7 @@ func TestAzureWebhookNegativeCases(t *testing.T) {
 			namespace := clustertest.Namespace(t, local(t), "restricted")
 			values := filepath.Join(t.TempDir(), "values.yaml")
 			require.NoError(t, os.WriteFile(values, []byte(tc.values), 0o644))
-			helm(t).Install(t, namespace, "osmo-router", chartDir(t, "router"), values)
+			helm(t).Install(t, namespace, "osmo-router", chartDir(t, "router"), databasePassword(t), values)
 			for _, p := range workloadPods(t, namespace, "app.kubernetes.io/instance=osmo-router") {
 				tc.check(t, p)
 			}

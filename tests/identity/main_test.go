@@ -108,6 +108,16 @@ func env(c corev1.Container) map[string]string {
 	return literal
 }
 
+// databasePassword is a values file with the database password's source the service and
+// router charts need (without one they refuse to render: OSMO's programs would exit at
+// start): the MEK file and the password from Secret db-secret, as the deploy guide sets
+// it. It goes first, so the test's own values win; the values-examples files set it
+// themselves. kwok starts no containers, so the Secret and ConfigMap need not exist.
+func databasePassword(tb testing.TB) string {
+	tb.Helper()
+	return writeValues(tb, "services: {configFile: {enabled: true}}")
+}
+
 // writeValues writes a values block to a file for one helm call.
 func writeValues(tb testing.TB, content string) string {
 	tb.Helper()

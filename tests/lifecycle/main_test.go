@@ -76,8 +76,13 @@ func forEachHelmAndChart(t *testing.T, test func(t *testing.T, h helmclitest.Hel
 			t.Run(chart, func(t *testing.T) {
 				t.Parallel()
 				hc := h
-				if chart == "service" {
-					hc.Sets = func(namespace string) []string { return append(h.Sets(namespace), gatewayIdP...) }
+				switch chart {
+				case "service":
+					hc.Sets = func(namespace string) []string {
+						return append(append(h.Sets(namespace), gatewayIdP...), databasePassword...)
+					}
+				case "router":
+					hc.Sets = func(namespace string) []string { return append(h.Sets(namespace), databasePassword...) }
 				}
 				test(t, hc, c, chart, clustertest.Namespace(t, c, "restricted"))
 			})
@@ -92,6 +97,21 @@ var gatewayIdP = []string{
 	"gateway.envoy.hostname=osmo.example.com",
 	"gateway.oauth2Proxy.clientId=osmo-lifecycle",
 	"gateway.oauth2Proxy.oidcIssuerUrl=https://idp.example.com",
+}
+
+// databasePassword is the database password's source the service and router charts
+// need (without one they refuse to render: OSMO's programs would exit at start), as
+// --set assignments: the MEK file and the password from Secret db-secret, as the
+// deploy guide sets it (values-examples set it too). kwok starts no containers, so
+// the Secret and ConfigMap need not exist; databasePasswordFile is the same as a
+// values file, for in-process renders.
+var databasePassword = []string{"services.configFile.enabled=true"}
+
+func databasePasswordFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "database-password.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("services: {configFile: {enabled: true}}\n"), 0o644))
+	return path
 }
 
 func gatewayIdPFile(t *testing.T) string {
@@ -117,8 +137,11 @@ func releaseSelector(release string) metav1.ListOptions {
 // from the in-process render of the same values (render tests prove it right).
 func expectedAccount(t *testing.T, chart, namespace, release string, valuesFiles ...string) string {
 	t.Helper()
-	if chart == "service" { // lowest first: the values given win
-		valuesFiles = append([]string{gatewayIdPFile(t)}, valuesFiles...)
+	switch chart { // lowest first: the values given win
+	case "service":
+		valuesFiles = append([]string{gatewayIdPFile(t), databasePasswordFile(t)}, valuesFiles...)
+	case "router":
+		valuesFiles = append([]string{databasePasswordFile(t)}, valuesFiles...)
 	}
 	account, err := render.ServiceAccountOf(chart, render.Release{Name: release, Namespace: namespace}, valuesFiles...)
 	require.NoError(t, err)

@@ -32,11 +32,12 @@ func TestUpgradeFromPreviousChartVersion(t *testing.T) {
 	require.NoError(t, err)
 	forEachHelmAndChart(t, func(t *testing.T, h helmclitest.Helm, c cluster.Cluster, chart, namespace string) {
 		release, values := "osmo", s.ValuesFile(chart)
-		// The previous version has no gateway and its strict schema refuses the key:
-		// its operator's file had no gateway block, and adds one moving to 2.x.
+		// The previous version has no gateway and no database settings, and its strict
+		// schema refuses those keys: its operator's file had no gateway block and no
+		// services.configFile, and adds them moving to 2.x.
 		old := h
 		old.Sets = scenario.InNamespace
-		old.Install(t, namespace, release, filepath.Join(previous, chart), withoutGateway(t, values)) // install the previous version
+		old.Install(t, namespace, release, filepath.Join(previous, chart), forPreviousVersion(t, values)) // install the previous version
 		before := waitAvailable(t, c, namespace, release)[0].Spec.Template.Spec.ServiceAccountName
 		h.Upgrade(t, namespace, release, charts(t)+"/"+chart, values) // upgrade to the current version
 		verifyRelease(t, c, namespace, release, before)
@@ -62,17 +63,25 @@ func previousCharts(t *testing.T) string {
 	return charts
 }
 
-// withoutGateway is a copy of a values file without its top-level gateway block.
-func withoutGateway(t *testing.T, file string) string {
+// forPreviousVersion is a copy of a values file without the keys the previous
+// version does not know: the top-level gateway block and services.configFile (an
+// emptied services block goes too).
+func forPreviousVersion(t *testing.T, file string) string {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	require.NoError(t, err)
 	vals := map[string]any{}
 	require.NoError(t, yaml.Unmarshal(data, &vals))
 	delete(vals, "gateway")
+	if services, ok := vals["services"].(map[string]any); ok {
+		delete(services, "configFile")
+		if len(services) == 0 {
+			delete(vals, "services")
+		}
+	}
 	out, err := yaml.Marshal(vals)
 	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "without-gateway-"+filepath.Base(file))
+	path := filepath.Join(t.TempDir(), "previous-version-"+filepath.Base(file))
 	require.NoError(t, os.WriteFile(path, out, 0o644))
 	return path
 }

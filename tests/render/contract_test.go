@@ -295,7 +295,9 @@ func TestUserEnvReplacesDerivedEnv(t *testing.T) {
 extraEnvs: [{name: GOOGLE_APPLICATION_CREDENTIALS, value: /custom.json}]`)
 	r := renderChart(t, "router", vals)
 	env := render.Objects[*appsv1.Deployment](r)[0].Spec.Template.Spec.Containers[0].Env
-	assert.Equal(t, []corev1.EnvVar{{Name: "OSMO_SCHEMA_VERSION", Value: "public"}, {Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: "/custom.json"}}, env)
+	password := corev1.EnvVar{Name: "OSMO_POSTGRES_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "db-secret"}, Key: "db-password"}}} // withDatabasePassword's MEK file
+	assert.Equal(t, []corev1.EnvVar{{Name: "OSMO_SCHEMA_VERSION", Value: "public"}, password, {Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: "/custom.json"}}, env)
 }
 
 func findVolume(volumes []corev1.Volume, name string) *corev1.Volume {

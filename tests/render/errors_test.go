@@ -77,6 +77,33 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
 		{"malformed digest", "router", `services: {service: {imageDigest: "sha256:abc"}}`,
 			schema("router", "at '/services/service/imageDigest': 'sha256:abc' does not match pattern '^(sha256:[a-f0-9]{64})?$'")},
 
+		// The database password (OSMO's postgres_password has no default: without it every OSMO
+		// program exits at start) and the router's --config file.
+		{"no database password (NVIDIA's defaults)", "service", `services: {configFile: {enabled: false}}`,
+			validation("service", `services.postgres.password: "" with services.configFile.enabled false: services.service, services.worker, services.logger, services.agent and services.delayedJobMonitor would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret db-secret (key db-password), as the deploy guide does, or set services.postgres.password, or give each of them OSMO_POSTGRES_PASSWORD in its extraEnv`)},
+		{"no database password for the components without their own, and the migration", "service", `services:
+  configFile: {enabled: false}
+  postgres: {passwordSecretName: pg, passwordSecretKey: pw}
+  service: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, valueFrom: {secretKeyRef: {name: pg, key: pw}}}]}
+  worker: {extraArgs: ["--postgres_password=x"]}
+  logger: {extraArgs: [--config, /etc/osmo/osmo.yaml]}
+  agent: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}
+  migration: {enabled: true, filesConfigMapName: m}`,
+			validation("service", `services.postgres.password: "" with services.configFile.enabled false: services.delayedJobMonitor and services.migration would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret pg (key pw), as the deploy guide does, or set services.postgres.password, or give each of them OSMO_POSTGRES_PASSWORD in its extraEnv`)},
+		{"no database password for one component", "service", `services:
+  configFile: {enabled: false}
+  service: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}
+  worker: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}
+  logger: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}
+  agent: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}`,
+			validation("service", `services.postgres.password: "" with services.configFile.enabled false: services.delayedJobMonitor would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret db-secret (key db-password), as the deploy guide does, or set services.postgres.password, or give it OSMO_POSTGRES_PASSWORD in its extraEnv`)},
+		{"router --config file not mounted (NVIDIA's defaults)", "router", `services: {configFile: {enabled: false}}`,
+			validation("router", `services.configFile.enabled: false starts the router with --config /opt/osmo/config.yaml (services.configFile.path) and nothing is mounted there: OSMO's loader opens every --config file at start, so the router would exit (that file is where it would read postgres_password, which has no default, and mek_file): set services.configFile.enabled: true to mount the MEK file from ConfigMap mek-config and read the database password from Secret db-secret (key db-password), as the deploy guide does, or mount your OSMO config file at /opt/osmo/config.yaml with extraVolumes and extraVolumeMounts`)},
+		{"router --config file beside a mount", "router", `services: {configFile: {enabled: false, path: /etc/osmo/config.yaml}, postgres: {password: x}}
+extraVolumes: [{name: c, emptyDir: {}}]
+extraVolumeMounts: [{name: c, mountPath: /etc/osmo/other}]`,
+			validation("router", `services.configFile.enabled: false starts the router with --config /etc/osmo/config.yaml (services.configFile.path) and nothing is mounted there: OSMO's loader opens every --config file at start, so the router would exit (that file is where it would read postgres_password, which has no default, and mek_file): set services.configFile.enabled: true to mount the MEK file from ConfigMap mek-config and read the database password from Secret db-secret (key db-password), as the deploy guide does, or mount your OSMO config file at /etc/osmo/config.yaml with extraVolumes and extraVolumeMounts`)},
+
 		// Workload identity.
 		{"malformed Azure client id", "router", `global: {workloadIdentity: {provider: azure, azure: {clientId: my-client}}}`,
 			validation("router", `global.workloadIdentity.azure.clientId: "my-client" is not a GUID (expected the managed identity's client ID, like 00000000-0000-0000-0000-000000000000)`)},

@@ -216,6 +216,10 @@ func TestGatewaySidecarsAuthz(t *testing.T) {
 			InitialDelaySeconds: initial, PeriodSeconds: period, TimeoutSeconds: timeout, FailureThreshold: failures}
 	}
 	logs := corev1.Volume{Name: "logs", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+	// Every gateway file turns the MEK file on (the database password's source), so authz
+	// reads the password from its Secret as the OSMO pods do.
+	dbSecretPassword := corev1.EnvVar{Name: "OSMO_POSTGRES_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "db-secret"}, Key: "db-password"}}}
 	for _, tc := range []struct {
 		name, file string
 		args       []string
@@ -227,16 +231,18 @@ func TestGatewaySidecarsAuthz(t *testing.T) {
 		live, read *corev1.Probe
 		replicas   int32
 	}{
-		{name: "defaults: roles from the database (services.postgres), logs on", file: "entra",
+		{name: "defaults: roles from the database (services.postgres), logs on, the MEK-file password", file: "entra",
 			args: []string{"--grpc-port=50052", "--postgres-host=postgres", "--postgres-port=5432", "--postgres-database=osmo",
 				"--postgres-user=postgres", "--postgres-ssl-mode=prefer", "--postgres-max-conns=10", "--postgres-min-conns=2",
 				"--postgres-max-conn-lifetime=5", "--cache-ttl=300", "--cache-max-size=1000", "--log-dir=/logs", "--log-name=authz_sidecar"},
+			env:     []corev1.EnvVar{dbSecretPassword},
 			mounts:  []corev1.VolumeMount{{Name: "logs", MountPath: "/logs"}},
 			volumes: []corev1.Volume{logs},
 			image:   "nvcr.io/nvidia/osmo/authz-sidecar:6.4.0", pull: corev1.PullAlways,
 			live: grpcProbe(50052, 10, 3, 10, 3), read: grpcProbe(50052, 5, 2, 5, 3), replicas: 1},
 		{name: "configs on: the roles file from the configs ConfigMap", file: "secret-files",
 			args:   []string{"--grpc-port=50052", "--roles-file=/etc/osmo/configs/config.yaml", "--cache-ttl=300", "--cache-max-size=1000", "--log-dir=/logs", "--log-name=authz_sidecar"},
+			env:    []corev1.EnvVar{dbSecretPassword},
 			mounts: []corev1.VolumeMount{{Name: "logs", MountPath: "/logs"}, {Name: "configs", MountPath: "/etc/osmo/configs", ReadOnly: true}},
 			volumes: []corev1.Volume{logs, {Name: "configs", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 				LocalObjectReference: corev1.LocalObjectReference{Name: "osmo-service-configs"}}}}},
@@ -246,9 +252,7 @@ func TestGatewaySidecarsAuthz(t *testing.T) {
 			args: []string{"--grpc-port=50060", "--postgres-host=pg.db.svc", "--postgres-port=6432", "--postgres-database=osmo_prod",
 				"--postgres-user=osmo_app", "--postgres-ssl-mode=require", "--postgres-max-conns=20", "--postgres-min-conns=4",
 				"--postgres-max-conn-lifetime=15", "--cache-ttl=60", "--cache-max-size=5000", "--log-dir=/logs", "--log-name=authz_sidecar"},
-			env: []corev1.EnvVar{{Name: "OSMO_SCHEMA_VERSION", Value: "v6_4_0"}, {Name: "GOMAXPROCS", Value: "2"},
-				{Name: "OSMO_POSTGRES_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-					LocalObjectReference: corev1.LocalObjectReference{Name: "db-secret"}, Key: "db-password"}}}},
+			env:    []corev1.EnvVar{{Name: "OSMO_SCHEMA_VERSION", Value: "v6_4_0"}, {Name: "GOMAXPROCS", Value: "2"}, dbSecretPassword},
 			mounts: []corev1.VolumeMount{{Name: "logs", MountPath: "/logs"}, {Name: "policies", MountPath: "/etc/osmo/policies", ReadOnly: true}},
 			volumes: []corev1.Volume{logs, {Name: "policies", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 				LocalObjectReference: corev1.LocalObjectReference{Name: "extra-policies"}}}}},

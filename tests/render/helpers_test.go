@@ -42,6 +42,7 @@ func renderE(chart string, vals map[string]any, rel render.Release) (*render.Res
 	if chart == "service" {
 		vals = withoutIdP(vals)
 	}
+	vals = withDatabasePassword(chart, vals)
 	ch, err := render.Chart(chart)
 	if err != nil {
 		return nil, err
@@ -72,6 +73,37 @@ func withoutIdP(vals map[string]any) map[string]any {
 		merged["authz"] = map[string]any{"enabled": false}
 	}
 	out["gateway"] = merged
+	return out
+}
+
+// withDatabasePassword is vals with services.configFile.enabled: true (the MEK file,
+// and the database password from Secret db-secret, as the deploy guide sets it) for
+// the service and router charts, unless vals sets services.configFile or
+// services.postgres.password itself: without a password source the service chart
+// refuses to render (OSMO's programs would exit at start), and so does the router
+// with nothing at its --config path; the tests of everything else name none. The
+// rules' own tests (errors_test.go) set services.configFile.
+func withDatabasePassword(chart string, vals map[string]any) map[string]any {
+	if chart != "service" && chart != "router" {
+		return vals
+	}
+	services, _ := vals["services"].(map[string]any)
+	if _, set := services["configFile"]; set {
+		return vals
+	}
+	if postgres, _ := services["postgres"].(map[string]any); chart == "service" && postgres["password"] != nil {
+		return vals
+	}
+	out := maps.Clone(vals)
+	if out == nil {
+		out = map[string]any{}
+	}
+	merged := maps.Clone(services)
+	if merged == nil {
+		merged = map[string]any{}
+	}
+	merged["configFile"] = map[string]any{"enabled": true}
+	out["services"] = merged
 	return out
 }
 

@@ -32,19 +32,23 @@ func TestParityRouterStartsTheRouterAsNVIDIADoes(t *testing.T) {
 	cases := []struct {
 		name   string
 		files  []string
+		values string // inline values, instead of files
 		want   routerWant
 		verify func(t *testing.T, d *appsv1.Deployment, r *render.Result)
 	}{
 		{
-			name: "chart defaults: --config with the default path, logs on, no password",
+			// NVIDIA's default mode (services.configFile.enabled false) with the operator's own OSMO
+			// config file mounted at the --config path; without one the render fails (errors_test.go).
+			name:   "configFile off: --config with the default path, the operator's config file mounted there, logs on, no password env",
+			values: "services: {configFile: {enabled: false}}\nextraVolumes: [{name: osmo-config, secret: {secretName: osmo-config}}]\nextraVolumeMounts: [{name: osmo-config, mountPath: /opt/osmo}]",
 			want: routerWant{
 				name: "osmo-router", image: "nvcr.io/nvidia/osmo/router:6.4.0", pullPolicy: "Always", replicas: 3,
 				args: append([]string{"--hostname", "", "--postgres_host", "postgres", "--postgres_port", "5432",
 					"--postgres_database_name", "osmo", "--postgres_user", "postgres", "--config", "/opt/osmo/config.yaml"}, logs...),
 				env:        []corev1.EnvVar{{Name: "OSMO_SCHEMA_VERSION", Value: "public"}},
 				ports:      []corev1.ContainerPort{{Name: "http", ContainerPort: 8000, Protocol: "TCP"}},
-				mounts:     []corev1.VolumeMount{{Name: "logs", MountPath: "/logs"}},
-				volumes:    []string{"logs"},
+				mounts:     []corev1.VolumeMount{{Name: "logs", MountPath: "/logs"}, {Name: "osmo-config", MountPath: "/opt/osmo"}},
+				volumes:    []string{"logs", "osmo-config"},
 				containers: []string{"osmo-router"},
 				hpaMin:     3, hpaMax: 5, hpaMetrics: 2,
 			},
@@ -126,6 +130,9 @@ func TestParityRouterStartsTheRouterAsNVIDIADoes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r, err := render.RenderFiles("router", release, tc.files...)
+			if tc.values != "" {
+				r, err = renderE("router", values(t, tc.values), release)
+			}
 			require.NoError(t, err)
 			deployments := render.Objects[*appsv1.Deployment](r)
 			require.Len(t, deployments, 1)

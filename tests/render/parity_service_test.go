@@ -145,19 +145,25 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 	everySecrets := []corev1.EnvVar{svcSecretEnv("OSMO_POSTGRES_PASSWORD", "pg", "pw"), svcSecretEnv("OSMO_REDIS_PASSWORD", "rd", "rpw")}
 	everyMek := corev1.VolumeMount{Name: "mek-volume", MountPath: "/opt/osmo/config.yaml", SubPath: "mek.yaml"}
 
+	inlinePassword := corev1.EnvVar{Name: "OSMO_POSTGRES_PASSWORD", Value: "s3cret"}
+
 	cases := []struct {
-		name  string
-		files []string
-		want  map[string]svcComponentWant
+		name   string
+		files  []string
+		values string // inline values, merged over the files
+		want   map[string]svcComponentWant
 	}{
 		{
-			name: "chart defaults: TLS Redis, logs on, no MEK file, no passwords, NVIDIA's replicas and HPAs",
+			// NVIDIA's defaults give no password at all, and the render fails (errors_test.go): the
+			// defaults here with only services.postgres.password set.
+			name:   "chart defaults but an inline password: TLS Redis, logs on, no MEK file, NVIDIA's replicas and HPAs",
+			values: `services: {postgres: {password: s3cret}}`,
 			want: map[string]svcComponentWant{
 				"service": {
 					name: "osmo-service", image: "nvcr.io/nvidia/osmo/service:6.4.0", pullPolicy: "Always", command: []string{"service"},
 					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service", "--metrics_otel_enable", "true"}, svcRedis, svcPostgres,
 						svcClientURL, []string{"--osmo_image_location", "nvcr.io/nvidia/osmo", "--osmo_image_tag", "6.4.0"}, svcLogArgs("api_service")),
-					env:    []corev1.EnvVar{{Name: "OSMO_DISABLE_TASK_METRICS", Value: "false"}},
+					env:    []corev1.EnvVar{{Name: "OSMO_DISABLE_TASK_METRICS", Value: "false"}, inlinePassword},
 					mounts: []corev1.VolumeMount{svcLogsMount}, volumes: []string{"logs"}, containers: []string{"osmo-service"},
 					liveness: svcAPILiveness, ready: svcAPIReadiness, startup: svcAPIStartup,
 					hpaMin: 3, hpaMax: 9, hpaMetric: 2, service: true,
@@ -165,6 +171,7 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 				"worker": {
 					name: "osmo-service-worker", image: "nvcr.io/nvidia/osmo/worker:6.4.0", pullPolicy: "Always", command: []string{"worker"},
 					args:   svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-worker", "--metrics_otel_enable", "true"}, svcRedis, svcPostgres, svcLogArgs("worker")),
+					env:    []corev1.EnvVar{inlinePassword},
 					mounts: []corev1.VolumeMount{svcLogsMount, svcProgressMount}, volumes: []string{"logs", "progress-files"}, containers: []string{"osmo-service-worker"},
 					liveness: svcWorkerLiveness, startup: svcWorkerStartup,
 					hpaMin: 2, hpaMax: 10, hpaMetric: 2,
@@ -172,6 +179,7 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 				"logger": {
 					name: "osmo-service-logger", image: "nvcr.io/nvidia/osmo/logger:6.4.0", pullPolicy: "Always", command: []string{"logger"},
 					args:   svcArgs(svcRedisReceivers, svcPostgres, svcLogArgs("logger_service")),
+					env:    []corev1.EnvVar{inlinePassword},
 					mounts: []corev1.VolumeMount{svcLogsMount, svcProgressMount}, volumes: []string{"logs", "progress-files"}, containers: []string{"osmo-service-logger"},
 					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
 					hpaMin: 3, hpaMax: 9, hpaMetric: 2, service: true,
@@ -179,6 +187,7 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 				"agent": {
 					name: "osmo-service-agent", image: "nvcr.io/nvidia/osmo/agent:6.4.0", pullPolicy: "Always", command: []string{"agent_service"},
 					args:   svcArgs(svcRedisReceivers, svcPostgres, svcLogArgs("agent_service")),
+					env:    []corev1.EnvVar{inlinePassword},
 					mounts: []corev1.VolumeMount{svcLogsMount, svcProgressMount}, volumes: []string{"logs", "progress-files"}, containers: []string{"osmo-service-agent"},
 					liveness: svcReceiverLiveness, ready: svcReceiverReadiness, startup: svcReceiverStartup,
 					hpaMin: 1, hpaMax: 9, hpaMetric: 2, service: true,
@@ -187,6 +196,7 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 					name: "osmo-service-delayed-job-monitor", image: "nvcr.io/nvidia/osmo/delayed-job-monitor:6.4.0", pullPolicy: "Always", command: []string{"delayed_job_monitor"},
 					args: svcArgs([]string{"--metrics_otel_collector_component", "osmo-service-delayed-job-monitor", "--metrics_otel_enable", "true"}, svcRedis, svcPostgres,
 						svcLogArgs("delayed_job_monitor"), []string{"--enable_metrics"}),
+					env:    []corev1.EnvVar{inlinePassword},
 					mounts: []corev1.VolumeMount{svcLogsMount, svcProgressMount}, volumes: []string{"logs", "progress-files"}, containers: []string{"osmo-service-delayed-job-monitor"},
 					liveness: svcMonitorLiveness, startup: svcMonitorStartup, replicas: ptr[int32](1),
 				},
@@ -366,6 +376,9 @@ func TestParityServiceStartsEachProgramAsNVIDIADoes(t *testing.T) {
 			t.Parallel()
 			vals, err := render.ReadValues(tc.files...)
 			require.NoError(t, err)
+			if tc.values != "" {
+				vals = chartutil.MergeTables(values(t, tc.values), vals)
+			}
 			r, err := renderE("service", vals, release)
 			require.NoError(t, err)
 			deployments := svcDeployments(r)
@@ -727,7 +740,10 @@ func TestParityServiceConfigsWiring(t *testing.T) {
 	assert.Empty(t, render.Objects[*rbacv1.RoleBinding](off))
 	api = svcDeployments(off)["osmo-service"].Spec.Template
 	assert.NotContains(t, api.Spec.Containers[0].Args, "--config_file")
-	assert.Equal(t, []corev1.EnvVar{{Name: "OSMO_DISABLE_TASK_METRICS", Value: "false"}}, api.Spec.Containers[0].Env)
+	assert.Equal(t, []corev1.EnvVar{{Name: "OSMO_DISABLE_TASK_METRICS", Value: "false"},
+		// the passwords of withDatabasePassword's MEK file; no POD_NAMESPACE, no OSMO_CONFIGMAP_NAME
+		svcSecretEnv("OSMO_POSTGRES_PASSWORD", "db-secret", "db-password"), svcSecretEnv("OSMO_REDIS_PASSWORD", "redis-secret", "redis-password")},
+		api.Spec.Containers[0].Env)
 	assert.NotContains(t, api.Annotations, "checksum/configs")
 	assert.False(t, *api.Spec.AutomountServiceAccountToken)
 }
@@ -1021,7 +1037,8 @@ func TestParityServiceMigration(t *testing.T) {
 			assert.NotContains(t, cm.Name, "migration-files", "no files ConfigMap without services.migration.files")
 		}
 		env := job.Spec.Template.Spec.Containers[0].Env
-		assert.Len(t, env, 4, "no password without an inline one or the MEK file, as NVIDIA's")
+		require.Len(t, env, 5)
+		assert.Equal(t, svcSecretEnv("OSMO_POSTGRES_PASSWORD", "db-secret", "db-password"), env[4], "the password from its Secret with the MEK file on (withDatabasePassword); without any source the render fails (errors_test.go)")
 	})
 }
 
@@ -1030,7 +1047,7 @@ func TestParityServiceMigration(t *testing.T) {
 func TestParityServicePodMonitor(t *testing.T) {
 	renderWith := func(t *testing.T, vals map[string]any, apis ...string) (map[string]string, string) {
 		t.Helper()
-		vals = withoutIdP(vals)
+		vals = withDatabasePassword("service", withoutIdP(vals))
 		ch, err := render.Chart("service")
 		require.NoError(t, err)
 		require.NoError(t, chartutil.ProcessDependenciesWithMerge(ch, vals))

@@ -41,8 +41,9 @@ global:
   extraPodLabels: {team: osmo}
   workloadIdentity: {provider: azure, azure: {clientId: 6f2a8c1e-3b4d-4e5f-9a7b-0c1d2e3f4a5b}}
 router:
-  services: {service: {scaling: {minReplicas: 2}}}
+  services: {configFile: {enabled: true}, service: {scaling: {minReplicas: 2}}}
 service:
+  services: {configFile: {enabled: true}}
   gateway: {oauth2Proxy: {enabled: false}, authz: {enabled: false}}`), release)
 	require.NoError(t, err)
 	deployments := render.Objects[*appsv1.Deployment](r)

@@ -166,17 +166,15 @@ func (p *process) waitExit(t *testing.T) int {
 // argparse's message.
 func TestStandinBinaryRouter(t *testing.T) {
 	t.Parallel()
-	s := programIn(t, renderValues(t, "router", "services: {postgres: {password: pw}}\n"), "router")
+	s := programIn(t, renderValues(t, "router", "services: {configFile: {enabled: true}, postgres: {password: pw}}\n"), "router")
 	require.NoError(t, s.err)
 	probe := s.c.ReadinessProbe
 	require.NotNil(t, probe, "the router has a readiness probe")
 	require.NotNil(t, probe.HTTPGet)
 
-	// Drop the chart's --config /opt/osmo/config.yaml, which the real router would
-	// open (nothing is mounted there, see knownDisagreements), and bind loopback.
+	// Bind loopback (the chart passes --mek_file, which the stand-in does not open).
 	port := freePort(t)
-	c := slices.Index(s.args, "--config")
-	args := append(slices.Delete(slices.Clone(s.args), c, c+2), "--host", fmt.Sprintf("http://127.0.0.1:%d", port))
+	args := append(slices.Clone(s.args), "--host", fmt.Sprintf("http://127.0.0.1:%d", port))
 	p := startProgram(t, "router", args, s.env)
 	url := fmt.Sprintf("http://127.0.0.1:%d%s", port, probe.HTTPGet.Path)
 	err := poll.Until(context.Background(), "the router stand-in answering "+url, 50*time.Millisecond, 20*time.Second, func(ctx context.Context) (bool, error) {
@@ -214,16 +212,19 @@ func TestStandinBinaryRouter(t *testing.T) {
 	assert.Contains(t, stderr, "usage: router [-h] [--config CONFIG]")
 	assert.Contains(t, stderr, "router: error: unrecognized arguments: --no_such_flag")
 
-	// The chart's default --config /opt/osmo/config.yaml (nothing mounted there) is
-	// opened as the real router opens it.
-	require.Contains(t, s.args, "--config")
-	code, _, stderr = runProgram(t, "router", s.args, s.env)
+	// NVIDIA's chart with services.configFile.enabled false passes --config <path> in place
+	// of --mek_file; with nothing there the real router exits, so this chart refuses to
+	// render that (tests/render/errors_test.go). The stand-in opens it as the router does.
+	i := slices.Index(s.args, "--mek_file")
+	require.GreaterOrEqual(t, i, 0, "the chart passes --mek_file: %v", s.args)
+	nvidia := slices.Clone(s.args)
+	nvidia[i] = "--config"
+	code, _, stderr = runProgram(t, "router", nvidia, s.env)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "FileNotFoundError: [Errno 2] No such file or directory: '/opt/osmo/config.yaml'")
 
 	delete(s.env, "OSMO_POSTGRES_PASSWORD")
-	i := slices.Index(s.args, "--config")
-	code, _, stderr = runProgram(t, "router", slices.Delete(slices.Clone(s.args), i, i+2), s.env)
+	code, _, stderr = runProgram(t, "router", s.args, s.env)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "ERROR: No value provided for config postgres_password via any of the following methods:")
 }

@@ -371,21 +371,6 @@ type known struct {
 
 var knownDisagreements = []known{
 	{
-		why: "no database password: services.postgres.password is empty and services.configFile.enabled false (the defaults, " +
-			"and every service scenario), so no container gets OSMO_POSTGRES_PASSWORD; PostgresConfig.postgres_password has no default " +
-			"(src/utils/connectors/postgres.py:137), so StaticConfig.load prints \"No value provided\" and exits 1 " +
-			"(src/utils/static_config.py:110-126). NVIDIA's service chart renders the same env (api-service.yaml:174-188).",
-		cases:   regexp.MustCompile(`^service/`),
-		message: "postgres_password: required, no value provided",
-	},
-	{
-		why: "the router's default (services.configFile.enabled false) passes --config /opt/osmo/config.yaml and mounts nothing there; " +
-			"StaticConfig.load opens every --config file (src/utils/static_config.py:77) and nothing in OSMO's router image provides it, " +
-			"so the router exits at start; it would also have to hold postgres_password. NVIDIA's router-service.yaml:96-98 does the same.",
-		cases:   regexp.MustCompile(`^router/`),
-		message: "opens --config /opt/osmo/config.yaml",
-	},
-	{
 		why: "tests/render/testdata/osmo/*/every-key.yaml put invented flags in extraArgs (--debug, --workers, --verbose, --concurrency, " +
 			"--retries) to prove the charts pass them through; OSMO's parsers refuse them (parse_args, src/utils/static_config.py:65).",
 		cases:   regexp.MustCompile(`/osmo/every-key$`),

@@ -2,6 +2,7 @@ package standin_test
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 
@@ -58,7 +59,7 @@ func TestStandinChartRefusals(t *testing.T) {
 	t.Parallel()
 	t.Run("router: an unknown flag in extraArgs", func(t *testing.T) {
 		t.Parallel()
-		base := "services: {postgres: {password: pw}}\n"
+		base := "services: {configFile: {enabled: true}, postgres: {password: pw}}\n"
 		s := programIn(t, renderValues(t, "router", base), "router")
 		require.NoError(t, s.err)
 		s = programIn(t, renderValues(t, "router", base+"extraArgs: [--no_such_flag, x]\n"), "router")
@@ -76,10 +77,20 @@ func TestStandinChartRefusals(t *testing.T) {
 	})
 	t.Run("service: the database password is required", func(t *testing.T) {
 		t.Parallel()
-		s := programIn(t, renderValues(t, "service", noIdP), "service")
-		requireRefusal(t, s.err, "required", "--postgres_password", 1, "postgres_password: required, no value provided via config file key postgres_password, --postgres_password, env OSMO_POSTGRES_PASSWORD")
-		s = programIn(t, renderValues(t, "service", noIdP+"services: {postgres: {password: pw}}\n"), "service")
+		// The chart refuses to render without one (tests/render/errors_test.go has the message);
+		// the program, started without it, refuses as OSMO's does.
+		ch, err := render.Chart("service")
+		require.NoError(t, err)
+		values := map[string]any{}
+		require.NoError(t, yaml.Unmarshal([]byte(noIdP), &values))
+		_, err = render.Render(ch, values, release)
+		require.ErrorContains(t, err, "would start without a database password")
+		s := programIn(t, renderValues(t, "service", noIdP+"services: {postgres: {password: pw}}\n"), "service")
 		require.NoError(t, s.err)
+		env := maps.Clone(s.env)
+		delete(env, "OSMO_POSTGRES_PASSWORD")
+		_, err = osmoprogram.Parse(s.program, s.args, env)
+		requireRefusal(t, err, "required", "--postgres_password", 1, "postgres_password: required, no value provided via config file key postgres_password, --postgres_password, env OSMO_POSTGRES_PASSWORD")
 	})
 	t.Run("backend listener: --namespace removed", func(t *testing.T) {
 		t.Parallel()
