@@ -80,7 +80,7 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
 		// The database password (OSMO's postgres_password has no default: without it every OSMO
 		// program exits at start) and the router's --config file.
 		{"no database password (NVIDIA's defaults)", "service", `services: {configFile: {enabled: false}}`,
-			validation("service", `services.postgres.password: "" with services.configFile.enabled false: services.service, services.worker, services.logger, services.agent and services.delayedJobMonitor would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret db-secret (key db-password), as the deploy guide does, or set services.postgres.password, or give each of them OSMO_POSTGRES_PASSWORD in its extraEnv`)},
+			validation("service", `services.postgres.password: "" with services.configFile.enabled false: services.service, services.worker, services.logger, services.agent and services.delayedJobMonitor would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret db-secret (key db-password), as the deploy guide does (it also mounts the master encryption key the programs read next), or set services.postgres.password, or give each of them OSMO_POSTGRES_PASSWORD in its extraEnv`)},
 		{"no database password for the components without their own, and the migration", "service", `services:
   configFile: {enabled: false}
   postgres: {passwordSecretName: pg, passwordSecretKey: pw}
@@ -89,14 +89,14 @@ func TestBadValuesFailWithAClearMessage(t *testing.T) {
   logger: {extraArgs: [--config, /etc/osmo/osmo.yaml]}
   agent: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}
   migration: {enabled: true, filesConfigMapName: m}`,
-			validation("service", `services.postgres.password: "" with services.configFile.enabled false: services.delayedJobMonitor and services.migration would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret pg (key pw), as the deploy guide does, or set services.postgres.password, or give each of them OSMO_POSTGRES_PASSWORD in its extraEnv`)},
+			validation("service", `services.postgres.password: "" with services.configFile.enabled false: services.delayedJobMonitor and services.migration would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret pg (key pw), as the deploy guide does (it also mounts the master encryption key the programs read next), or set services.postgres.password, or give each of them OSMO_POSTGRES_PASSWORD in its extraEnv`)},
 		{"no database password for one component", "service", `services:
   configFile: {enabled: false}
   service: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}
   worker: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}
   logger: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}
   agent: {extraEnv: [{name: OSMO_POSTGRES_PASSWORD, value: x}]}`,
-			validation("service", `services.postgres.password: "" with services.configFile.enabled false: services.delayedJobMonitor would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret db-secret (key db-password), as the deploy guide does, or set services.postgres.password, or give it OSMO_POSTGRES_PASSWORD in its extraEnv`)},
+			validation("service", `services.postgres.password: "" with services.configFile.enabled false: services.delayedJobMonitor would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret db-secret (key db-password), as the deploy guide does (it also mounts the master encryption key the programs read next), or set services.postgres.password, or give it OSMO_POSTGRES_PASSWORD in its extraEnv`)},
 		{"router --config file not mounted (NVIDIA's defaults)", "router", `services: {configFile: {enabled: false}}`,
 			validation("router", `services.configFile.enabled: false starts the router with --config /opt/osmo/config.yaml (services.configFile.path) and nothing is mounted there: OSMO's loader opens every --config file at start, so the router would exit (that file is where it would read postgres_password, which has no default, and mek_file): set services.configFile.enabled: true to mount the MEK file from ConfigMap mek-config and read the database password from Secret db-secret (key db-password), as the deploy guide does, or mount your OSMO config file at /opt/osmo/config.yaml with extraVolumes and extraVolumeMounts`)},
 		{"router --config file beside a mount", "router", `services: {configFile: {enabled: false, path: /etc/osmo/config.yaml}, postgres: {password: x}}

@@ -45,7 +45,7 @@ services.configs.enabled it reads no database at all.
 {{- if gt (len $without) 1 -}}
 {{- $named = printf "%s and %s" (join ", " (initial $without)) (last $without) -}}
 {{- end -}}
-{{- $errors = append $errors (printf "services.postgres.password: \"\" with services.configFile.enabled false: %s would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret %s (key %s), as the deploy guide does, or set services.postgres.password, or give %s OSMO_POSTGRES_PASSWORD in its extraEnv" $named (include "common.strings.scalar" $postgres.passwordSecretName) (include "common.strings.scalar" $postgres.passwordSecretKey) (eq (len $without) 1 | ternary "it" "each of them")) -}}
+{{- $errors = append $errors (printf "services.postgres.password: \"\" with services.configFile.enabled false: %s would start without a database password (OSMO's postgres_password has no default) and exit: set services.configFile.enabled: true to read it from Secret %s (key %s), as the deploy guide does (it also mounts the master encryption key the programs read next), or set services.postgres.password, or give %s OSMO_POSTGRES_PASSWORD in its extraEnv" $named (include "common.strings.scalar" $postgres.passwordSecretName) (include "common.strings.scalar" $postgres.passwordSecretKey) (eq (len $without) 1 | ternary "it" "each of them")) -}}
 {{- end -}}
 {{- end -}}
 {{- toJson $errors -}}
