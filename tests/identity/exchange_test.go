@@ -633,6 +633,11 @@ func exchangeClientIDOf(t *testing.T, namespace, account string) string {
 // exchangeAccount is the account a chart's pods run under, as the chart renders it.
 func exchangeAccount(tb testing.TB, release, chart string, valuesFiles ...string) string {
 	tb.Helper()
+	// Lowest first, as the installs pass it: the database password source the
+	// service and router charts require (the values given win).
+	if chart == "service" || chart == "router" {
+		valuesFiles = append([]string{databasePassword(tb)}, valuesFiles...)
+	}
 	account, err := render.ServiceAccountOf(chart, render.Release{Name: release, Namespace: "osmo"}, valuesFiles...)
 	require.NoError(tb, err)
 	return account
