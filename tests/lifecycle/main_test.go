@@ -17,10 +17,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/strvals"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/osmo-wi/charts/harness/chartdir"
 	"github.com/osmo-wi/charts/harness/cluster"
@@ -67,58 +69,51 @@ func forEachHelm(t *testing.T, test func(t *testing.T, h helmclitest.Helm, c clu
 }
 
 // forEachHelmAndChart runs a parallel subtest per helm version × chart, each in
-// its own namespace enforcing Pod Security "restricted". The service chart gets
-// an IdP for its gateway (gatewayIdP), so its whole gateway tier installs,
-// upgrades and rolls back with the rest.
+// its own namespace enforcing Pod Security "restricted", with the chart's
+// chartBase added to every install and upgrade.
 func forEachHelmAndChart(t *testing.T, test func(t *testing.T, h helmclitest.Helm, c cluster.Cluster, chart, namespace string)) {
 	forEachHelm(t, func(t *testing.T, h helmclitest.Helm, c cluster.Cluster) {
 		for _, chart := range render.Charts {
 			t.Run(chart, func(t *testing.T) {
 				t.Parallel()
 				hc := h
-				switch chart {
-				case "service":
-					hc.Sets = func(namespace string) []string {
-						return append(append(h.Sets(namespace), gatewayIdP...), databasePassword...)
-					}
-				case "router":
-					hc.Sets = func(namespace string) []string { return append(h.Sets(namespace), databasePassword...) }
-				}
+				hc.Sets = func(namespace string) []string { return append(h.Sets(namespace), chartBase[chart]...) }
 				test(t, hc, c, chart, clustertest.Namespace(t, c, "restricted"))
 			})
 		}
 	})
 }
 
-// gatewayIdP is the IdP the service chart's gateway needs with its OAuth2 Proxy
-// on (NVIDIA's default), as --set assignments; gatewayIdPFile is the same as a
-// values file, for in-process renders.
-var gatewayIdP = []string{
-	"gateway.envoy.hostname=osmo.example.com",
-	"gateway.oauth2Proxy.clientId=osmo-lifecycle",
-	"gateway.oauth2Proxy.oidcIssuerUrl=https://idp.example.com",
+// chartBase is what a chart needs set before it renders at all, as --set
+// assignments:
+//   - service and router: the database password's source (without one they
+//     refuse to render: OSMO's programs would exit at start): the MEK file and the
+//     password from Secret db-secret, as the deploy guide sets it; kwok starts no
+//     containers, so the Secret and ConfigMap need not exist;
+//   - service: an IdP for the gateway's OAuth2 Proxy (on by default, as at
+//     NVIDIA's), so the whole gateway tier installs, upgrades and rolls back too.
+var chartBase = map[string][]string{
+	"service": {
+		"services.configFile.enabled=true",
+		"gateway.envoy.hostname=osmo.example.com",
+		"gateway.oauth2Proxy.clientId=osmo-lifecycle",
+		"gateway.oauth2Proxy.oidcIssuerUrl=https://idp.example.com",
+	},
+	"router": {"services.configFile.enabled=true"},
 }
 
-// databasePassword is the database password's source the service and router charts
-// need (without one they refuse to render: OSMO's programs would exit at start), as
-// --set assignments: the MEK file and the password from Secret db-secret, as the
-// deploy guide sets it (values-examples set it too). kwok starts no containers, so
-// the Secret and ConfigMap need not exist; databasePasswordFile is the same as a
-// values file, for in-process renders.
-var databasePassword = []string{"services.configFile.enabled=true"}
-
-func databasePasswordFile(t *testing.T) string {
+// chartBaseFile is chartBase as a values file (parsed as helm parses --set),
+// for in-process renders; "" for a chart that needs nothing.
+func chartBaseFile(t *testing.T, chart string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "database-password.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("services: {configFile: {enabled: true}}\n"), 0o644))
-	return path
-}
-
-func gatewayIdPFile(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "gateway-idp.yaml")
-	text := "gateway: {envoy: {hostname: osmo.example.com}, oauth2Proxy: {clientId: osmo-lifecycle, oidcIssuerUrl: \"https://idp.example.com\"}}\n"
-	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	vals := map[string]any{}
+	for _, set := range chartBase[chart] {
+		require.NoError(t, strvals.ParseInto(set, vals))
+	}
+	data, err := yaml.Marshal(vals)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), chart+"-base.yaml")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
 	return path
 }
 
@@ -137,12 +132,8 @@ func releaseSelector(release string) metav1.ListOptions {
 // from the in-process render of the same values (render tests prove it right).
 func expectedAccount(t *testing.T, chart, namespace, release string, valuesFiles ...string) string {
 	t.Helper()
-	switch chart { // lowest first: the values given win
-	case "service":
-		valuesFiles = append([]string{gatewayIdPFile(t), databasePasswordFile(t)}, valuesFiles...)
-	case "router":
-		valuesFiles = append([]string{databasePasswordFile(t)}, valuesFiles...)
-	}
+	// Lowest first, as the installs pass it: the values given win.
+	valuesFiles = append([]string{chartBaseFile(t, chart)}, valuesFiles...)
 	account, err := render.ServiceAccountOf(chart, render.Release{Name: release, Namespace: namespace}, valuesFiles...)
 	require.NoError(t, err)
 	return account
