@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/.bin:$(PATH)
 # timeout); many tests in parallel within a package (they mostly wait on the API server and helm).
 GO_TEST_FLAGS ?= -p 1 -parallel 16 -timeout 60m
 
-.PHONY: demo tools test bench generate cluster-up cluster-down
+.PHONY: demo tools kind-image test bench generate cluster-up cluster-down
 
 # The main job: tools if missing, local cluster + identity webhooks, the four
 # charts with the Azure example values, what each pod received; then it stops
@@ -24,6 +24,12 @@ DEMO_TOOLS := kubernetes etcd kwok helm eks-webhook azure-webhook
 
 tools:
 	@tools/install.sh
+
+# The kind node image (osmo-charts.local/kind-node, .bin/kind-node-image.tar) and what it
+# packs, with no registry: tools/kindimage. `make tools` builds it too.
+KIND_IMAGE_TOOLS := kubernetes etcd kubernetes-node coredns cni-plugins local-path-provisioner runc-capfilter kind-image
+kind-image:
+	@tools/install.sh $(KIND_IMAGE_TOOLS)
 
 test: tools
 	go test $(GO_TEST_FLAGS) ./...

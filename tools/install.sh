@@ -18,6 +18,8 @@ versions="$root/harness/versions/versions.env"
 kube_major=${KUBERNETES#v}; kube_major=${kube_major%%.*}
 kube_minor=${KUBERNETES#v*.}; kube_minor=${kube_minor%%.*}
 bin="$root/.bin"
+# fd 7 is this script's stdout: a recipe that reports its own steps writes them there.
+exec 7>&1
 cache="${OSMO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/osmo-charts-tools}"
 mkdir -p "$bin" "$cache"
 
@@ -46,6 +48,38 @@ recipe_kubernetes() {
   for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     build_wrapper kubernetes "$out/$c" "k8s.io/kubernetes/cmd/$c" "$x"
   done
+}
+recipe_kubernetes_node() {
+  # The kind node's own programs (tools/kindimage puts them in the node image).
+  local x="-X k8s.io/component-base/version.gitVersion=${KUBERNETES} -X k8s.io/component-base/version.gitMajor=${kube_major} -X k8s.io/component-base/version.gitMinor=${kube_minor} -X k8s.io/component-base/version.gitTreeState=clean"
+  local c
+  for c in kubelet kubeadm kube-proxy; do
+    build_wrapper kubernetes-node "$out/$c" "k8s.io/kubernetes/cmd/$c" "$x"
+  done
+  # The pause container, from the C source the Kubernetes module carries.
+  gcc -Os -static -DVERSION="${PAUSE}" -o "$out/pause" "$modcache/k8s.io/kubernetes@${KUBERNETES}/build/pause/linux/pause.c"
+}
+recipe_coredns() {
+  build_wrapper coredns "$out/coredns" github.com/coredns/coredns "-X github.com/coredns/coredns/coremain.GitCommit=${COREDNS}"
+}
+recipe_cni_plugins() {
+  local p
+  for p in ipam/host-local main/bridge main/loopback meta/portmap; do
+    build_wrapper cni-plugins "$out/cni-$(basename "$p")" "github.com/containernetworking/plugins/plugins/$p" \
+      "-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=${CNI_PLUGINS}"
+  done
+}
+recipe_local_path_provisioner() {
+  build_wrapper local-path-provisioner "$out/local-path-provisioner" github.com/rancher/local-path-provisioner "-X main.VERSION=${LOCAL_PATH_PROVISIONER}"
+}
+recipe_runc_capfilter() {
+  (cd "$root" && go build "${goflags[@]}" -ldflags "$ldbase" -o "$out/runc-capfilter" ./cmd/runc-capfilter)
+}
+recipe_kind_image() {
+  # The node image for ${KUBERNETES} (etcd ${ETCD}, CoreDNS ${COREDNS}, pause ${PAUSE}, CNI plugins
+  # ${CNI_PLUGINS}, local-path-provisioner ${LOCAL_PATH_PROVISIONER}, Debian ${DEBIAN_SUITE}) from the
+  # tools above: tools/kindimage says how. It needs root and a Docker engine (its own if none answers).
+  (cd "$root" && go run ./tools/kindimage -bin "$bin" -out "$out") | tee /dev/fd/7
 }
 recipe_etcd() {
   build_wrapper etcd "$out/etcd" go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD}"
@@ -118,6 +152,15 @@ tools=(
   "oauth2-proxy ${OAUTH2_PROXY} recipe_oauth2_proxy oauth2-proxy"
   "ratelimit-config ${RATELIMIT} recipe_ratelimit_config ratelimit-config"
   "staticcheck ${STATICCHECK} recipe_staticcheck -"
+  # What tools/kindimage puts in the kind node image.
+  "kubernetes-node ${KUBERNETES} recipe_kubernetes_node kubernetes-node"
+  "coredns ${COREDNS} recipe_coredns coredns"
+  "cni-plugins ${CNI_PLUGINS} recipe_cni_plugins cni-plugins"
+  "local-path-provisioner ${LOCAL_PATH_PROVISIONER} recipe_local_path_provisioner local-path-provisioner"
+  # The OCI runtime filter the kind provider's own Docker engine and the node's containerd run (cmd/runc-capfilter).
+  "runc-capfilter - recipe_runc_capfilter ../cmd/runc-capfilter"
+  # The kind node image (make kind-image): its key covers the builder and what it packs.
+  "kind-image ${KUBERNETES} recipe_kind_image kindimage,../cmd/runc-capfilter,kubernetes-node,coredns,cni-plugins,local-path-provisioner"
 )
 
 # with_versions TEXT: TEXT with every pinned version written in for ${NAME} and
@@ -139,7 +182,8 @@ with_versions() {
 # so editing either, or changing a version it uses, rebuilds.
 key() {
   { with_versions "$(declare -f "$1" build_wrapper go_install)"; echo "$ldbase ${goflags[*]}"
-    [ "$2" = - ] || (cd "$root/tools/$2" && find . -type f | LC_ALL=C sort | xargs cat)
+    local d
+    [ "$2" = - ] || for d in ${2//,/ }; do (cd "$root/tools/$d" && find . -type f | LC_ALL=C sort | xargs cat); done
   } | sha256sum | cut -c1-12
 }
 

@@ -47,10 +47,19 @@ var (
 	AzureWorkloadIdentity = pinned("AZURE_WORKLOAD_IDENTITY") // the Azure Workload Identity webhook
 	OAuth2Proxy           = pinned("OAUTH2_PROXY")            // the gateway's oauth2-proxy (tests/gateway)
 	Ratelimit             = pinned("RATELIMIT")               // envoyproxy/ratelimit's config loader (tools/ratelimit-config)
+
+	// What the kind node image carries (tools/kindimage).
+	CoreDNS              = pinned("COREDNS")
+	Pause                = pinned("PAUSE")
+	CNIPlugins           = pinned("CNI_PLUGINS")
+	LocalPathProvisioner = pinned("LOCAL_PATH_PROVISIONER")
+	DebianSuite          = pinned("DEBIAN_SUITE")
 )
 
-// KindNodeImage is kind's node image for the pinned Kubernetes.
-var KindNodeImage = "kindest/node:" + string(Kubernetes)
+// KindNodeImage is the kind node image tools/kindimage builds for the pinned
+// Kubernetes (`make kind-image`). Its registry is one nobody serves: the
+// image is made on this machine, never pulled.
+var KindNodeImage = "osmo-charts.local/kind-node:" + string(Kubernetes)
 
 // Parse reads versions.env's format: KEY=value lines, blank lines and # comments.
 // Anything else is an error, so the shell and Go never read the file differently.

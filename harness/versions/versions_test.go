@@ -27,6 +27,10 @@ func TestWrapperModulesPinTheSameVersions(t *testing.T) {
 		{"azure-webhook", "github.com/Azure/azure-workload-identity", versions.AzureWorkloadIdentity},
 		{"oauth2-proxy", "github.com/oauth2-proxy/oauth2-proxy/v7", versions.OAuth2Proxy},
 		{"ratelimit-config", "github.com/envoyproxy/ratelimit", versions.Ratelimit},
+		{"kubernetes-node", "k8s.io/kubernetes", versions.Kubernetes},
+		{"coredns", "github.com/coredns/coredns", versions.CoreDNS},
+		{"cni-plugins", "github.com/containernetworking/plugins", versions.CNIPlugins},
+		{"local-path-provisioner", "github.com/rancher/local-path-provisioner", versions.LocalPathProvisioner},
 	} {
 		t.Run(tc.wrapper+"/"+tc.module, func(t *testing.T) {
 			goMod, err := os.ReadFile(project.Path("tools", tc.wrapper, "go.mod"))
