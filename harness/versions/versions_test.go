@@ -88,5 +88,5 @@ func TestVersionParts(t *testing.T) {
 	assert.Equal(t, "1", versions.Version("v1.2.3").Major())
 	assert.Equal(t, "2", versions.Version("v1.2.3").Minor())
 	assert.Equal(t, "1.2.3", versions.Version("v1.2.3").WithoutV())
-	assert.Equal(t, "kindest/node:"+string(versions.Kubernetes), versions.KindNodeImage)
+	assert.Equal(t, "osmo-charts.local/kind-node:"+string(versions.Kubernetes), versions.KindNodeImage)
 }
