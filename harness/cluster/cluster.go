@@ -1,7 +1,9 @@
 // Package cluster gives tests and tools a Kubernetes cluster from one of three
 // providers: local (the pinned control plane and kwok as host processes), kind
-// (sigs.k8s.io/kind, when a container engine answers) and existing (KUBECONFIG).
-// OSMO_CLUSTER picks one; unset, kind is used only when an engine really answers.
+// (sigs.k8s.io/kind, on the container engine that answers or, when none does,
+// on our own dockerd: harness/engine) and existing (KUBECONFIG). OSMO_CLUSTER
+// picks one; unset, kind is used only when an engine really answers and
+// already holds the node image.
 package cluster
 
 import (
@@ -45,7 +47,8 @@ type Options struct {
 	// nil means os.Stderr.
 	Out io.Writer
 	// ReadyTimeout bounds the wait for the cluster to become usable; 0 means
-	// 2 minutes (10 for kind, which may pull its node image first).
+	// 2 minutes (10 for kind, which may install and start its engine and load
+	// or pull its node image first).
 	ReadyTimeout time.Duration
 
 	Local    LocalOptions
@@ -92,7 +95,7 @@ func Start(ctx context.Context, opts Options) (Cluster, error) {
 	defer cancel()
 	switch choice.Provider {
 	case ProviderKind:
-		return asCluster(startKind(ctx, opts, choice.Engine))
+		return asCluster(startKind(ctx, opts))
 	case ProviderExisting:
 		return asCluster(connectExisting(ctx, opts))
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,8 @@ import (
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 
+	"github.com/osmo-wi/charts/harness/engine"
+	"github.com/osmo-wi/charts/harness/project"
 	"github.com/osmo-wi/charts/harness/versions"
 )
 
@@ -31,14 +34,18 @@ type KindOptions struct {
 	Name string
 }
 
-// Kind is a kind cluster created for this run and deleted at Stop.
+// Kind is a kind cluster created for this run and deleted at Stop, on the
+// engine the caller's environment reaches or, when none answers, on our own
+// dockerd, which Stop then ends too.
 type Kind struct {
 	name       string
-	engine     string
+	engine     *engine.Engine
 	dir        string
 	provider   *kindcluster.Provider
 	restConfig *rest.Config
 	client     kubernetes.Interface
+	// restoreEnv puts DOCKER_HOST back as it was before our engine set it.
+	restoreEnv func()
 
 	stopOnce sync.Once
 	stopErr  error
@@ -46,26 +53,47 @@ type Kind struct {
 
 var _ Cluster = (*Kind)(nil)
 
-func startKind(ctx context.Context, opts Options, engine string) (k *Kind, err error) {
-	if engine == "" {
-		return nil, errors.New("the kind provider needs a container engine, and neither `docker info` nor `podman info` answers: start one, or use OSMO_CLUSTER=local")
-	}
+func startKind(ctx context.Context, opts Options) (k *Kind, err error) {
 	dir, err := newTempStateDir(opts.out())
 	if err != nil {
 		return nil, err
 	}
-	k = &Kind{name: kindName(opts.Kind.Name), engine: engine, dir: dir, provider: newKindProvider(engine)}
+	k = &Kind{name: kindName(opts.Kind.Name), dir: dir}
 	defer func() {
 		if err != nil {
 			_ = k.Stop(context.Background())
 			k = nil
 		}
 	}()
-	// Recorded before creating, so a run killed mid-create is still cleaned up.
-	if err := os.WriteFile(filepath.Join(dir, kindClusterFile), []byte(engine+" "+k.name+"\n"), 0o644); err != nil {
+	if k.engine, err = engine.Start(ctx, engine.Options{Out: opts.out()}); err != nil {
+		return k, fmt.Errorf("kind: %w", err)
+	}
+	if k.engine.Owned() {
+		// kind's library runs the docker CLI with this process's environment
+		// and takes no environment of its own, so our engine's address goes
+		// into the process: one engine per process (its data root's lock
+		// makes a second owner wait anyway). Stop puts the variable back.
+		k.restoreEnv = setEnv(k.engine.Env())
+	}
+	k.provider = newKindProvider(k.engine.CLI())
+	// Recorded before creating, so a run killed mid-create is still cleaned
+	// up: by the next Start's sweep on a borrowed engine; on our own engine
+	// (gone with this run) by the engine's own sweep when it next starts.
+	record := k.engine.CLI() + " " + k.name
+	if k.engine.Owned() {
+		record += " " + kindOnOwnEngine
+	}
+	if err := os.WriteFile(filepath.Join(dir, kindClusterFile), []byte(record+"\n"), 0o644); err != nil {
 		return k, err
 	}
-	if err := k.create(ctx, opts.Kind.NodeImage); err != nil {
+	nodeImage := opts.Kind.NodeImage
+	if nodeImage == "" {
+		nodeImage = versions.KindNodeImage
+	}
+	if err := ensureNodeImage(ctx, k.engine, nodeImage, opts.out()); err != nil {
+		return k, err
+	}
+	if err := k.create(ctx, nodeImage); err != nil {
 		return k, err
 	}
 	if k.restConfig, k.client, err = clientsFor(k.KubeconfigPath()); err != nil {
@@ -77,12 +105,68 @@ func startKind(ctx context.Context, opts Options, engine string) (k *Kind, err e
 	return k, WaitReady(ctx, k.client)
 }
 
+// kindOnOwnEngine marks a recorded cluster as one on our own engine.
+const kindOnOwnEngine = "own-engine"
+
+// setEnv sets KEY=value entries in the process environment and returns what
+// puts them back.
+func setEnv(env []string) (restore func()) {
+	var undo []func()
+	for _, kv := range env {
+		key, value, _ := strings.Cut(kv, "=")
+		old, had := os.LookupEnv(key)
+		_ = os.Setenv(key, value)
+		undo = append(undo, func() {
+			if had {
+				_ = os.Setenv(key, old)
+			} else {
+				_ = os.Unsetenv(key)
+			}
+		})
+	}
+	return func() {
+		for _, u := range undo {
+			u()
+		}
+	}
+}
+
+// localRegistry names images built on this machine: nobody serves it.
+const localRegistry = "osmo-charts.local/"
+
+// ensureNodeImage makes sure the engine holds a node image of this project's
+// registry: those are built here (`make kind-image`), never pulled, so a
+// missing versions.KindNodeImage is loaded from .bin/kind-node-image.tar.
+// Any other image is kind's to pull.
+func ensureNodeImage(ctx context.Context, e *engine.Engine, image string, out io.Writer) error {
+	if !strings.HasPrefix(image, localRegistry) || e.HasImage(ctx, image) {
+		return nil
+	}
+	if image != versions.KindNodeImage {
+		return fmt.Errorf("kind: the engine holds no node image %s, and no registry serves %s (`make kind-image` builds %s)", image, localRegistry, versions.KindNodeImage)
+	}
+	root, err := project.Root()
+	if err != nil {
+		return fmt.Errorf("kind: the engine holds no node image %s, and without the project root there is no .bin/kind-node-image.tar to load: %w", image, err)
+	}
+	tarball := filepath.Join(root, ".bin", "kind-node-image.tar")
+	if _, err := os.Stat(tarball); err != nil {
+		return fmt.Errorf("kind: the engine holds no node image %s and %s does not exist: `make kind-image` builds it", image, tarball)
+	}
+	began := time.Now()
+	if _, err := e.Output(ctx, "load", "--input", tarball); err != nil {
+		return fmt.Errorf("kind: load the node image: %w", err)
+	}
+	if !e.HasImage(ctx, image) {
+		return fmt.Errorf("kind: %s loaded, but it holds no %s: `make kind-image` rebuilds it", tarball, image)
+	}
+	fmt.Fprintf(out, "kind: loaded the node image %s from %s in %.1fs\n", image, tarball, time.Since(began).Seconds())
+	return nil
+}
+
 // create runs kind; its library takes no context, so ctx's deadline becomes
 // kind's own wait for the control plane.
 func (k *Kind) create(ctx context.Context, nodeImage string) error {
-	if nodeImage == "" {
-		nodeImage = versions.KindNodeImage
-	}
 	wait := time.Minute
 	if deadline, ok := ctx.Deadline(); ok {
 		wait = time.Until(deadline)
@@ -95,7 +179,7 @@ func (k *Kind) create(ctx context.Context, nodeImage string) error {
 		kindcluster.CreateWithDisplaySalutation(false),
 	)
 	if err != nil {
-		return fmt.Errorf("kind create cluster %s (image %s, engine %s): %w", k.name, nodeImage, k.engine, err)
+		return fmt.Errorf("kind create cluster %s (image %s, engine %s at %s): %w", k.name, nodeImage, k.engine.CLI(), k.engine.Host(), err)
 	}
 	return nil
 }
@@ -168,18 +252,33 @@ func isKindComponentLog(path string) bool {
 	return false
 }
 
-// Stop deletes the kind cluster and the state folder. kind's Delete takes no
-// context, so ctx cannot shorten it; it returns when the node containers are gone.
-func (k *Kind) Stop(context.Context) error {
+// Stop deletes the kind cluster, stops our own engine if the cluster ran on
+// one, and removes the state folder. kind's Delete takes no context, so ctx
+// cannot shorten it; it returns when the node containers are gone. The
+// engine's Stop honours ctx.
+func (k *Kind) Stop(ctx context.Context) error {
 	k.stopOnce.Do(func() {
-		err := k.provider.Delete(k.name, k.KubeconfigPath())
-		k.stopErr = errors.Join(err, os.RemoveAll(k.dir))
+		var errs []error
+		if k.provider != nil {
+			errs = append(errs, k.provider.Delete(k.name, k.KubeconfigPath()))
+		}
+		if k.engine != nil {
+			errs = append(errs, k.engine.Stop(ctx))
+		}
+		if k.restoreEnv != nil {
+			k.restoreEnv()
+		}
+		k.stopErr = errors.Join(append(errs, os.RemoveAll(k.dir))...)
 	})
 	return k.stopErr
 }
 
+// Engine is the container engine the cluster runs on.
+func (k *Kind) Engine() *engine.Engine { return k.engine }
+
 // deleteRecordedKindCluster deletes the kind cluster a dead run recorded in
-// its state folder, if any.
+// its state folder, if any. One on our own engine went with that engine; the
+// engine's next start sweeps its containers.
 func deleteRecordedKindCluster(dir string) error {
 	data, err := os.ReadFile(filepath.Join(dir, kindClusterFile))
 	if errors.Is(err, os.ErrNotExist) {
@@ -189,8 +288,11 @@ func deleteRecordedKindCluster(dir string) error {
 		return err
 	}
 	fields := strings.Fields(string(data))
+	if len(fields) == 3 && fields[2] == kindOnOwnEngine {
+		return nil
+	}
 	if len(fields) != 2 {
-		return fmt.Errorf("%s: want \"<engine> <cluster name>\", got %q", kindClusterFile, data)
+		return fmt.Errorf("%s: want \"<engine> <cluster name> [%s]\", got %q", kindClusterFile, kindOnOwnEngine, data)
 	}
 	return newKindProvider(fields[0]).Delete(fields[1], filepath.Join(dir, "kubeconfig"))
 }
