@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -73,17 +74,24 @@ func (b *builder) imageList() []image {
 		image{name: pauseImage(), bins: map[string]string{"pause": "pause"}, entrypoint: []string{"/pause"}},
 		image{name: storageImage(), bins: map[string]string{"local-path-provisioner": "usr/bin/local-path-provisioner"},
 			entrypoint: []string{"/usr/bin/local-path-provisioner"}},
-		image{name: busyboxImage(), fromRootfs: []string{"usr/bin/busybox"}, links: busyboxLinks(),
+		image{name: busyboxImage(), fromRootfs: []string{"usr/bin/busybox"}, links: b.busyboxLinks(),
 			entrypoint: []string{"/bin/sh"}},
 	)
 	return list
 }
 
-// busyboxLinks are the applets the CNI installer and the storage helper run.
-func busyboxLinks() map[string]string {
+// busyboxLinks links every applet the rootfs's busybox lists (sh, wget,
+// httpd, id, ...) in /bin, as busybox --install would.
+func (b *builder) busyboxLinks() map[string]string {
+	out, err := exec.Command("chroot", b.rootfsDir, "/usr/bin/busybox", "--list").Output()
 	links := map[string]string{}
-	for _, applet := range []string{"sh", "cp", "mv", "mkdir", "rm", "rmdir", "chmod", "sleep", "cat", "ls", "echo", "test"} {
-		links["bin/"+applet] = "/usr/bin/busybox"
+	if err != nil {
+		return links // makeImage then fails on the missing sh: the error names the image
+	}
+	for _, applet := range strings.Fields(string(out)) {
+		if applet != "busybox" {
+			links["bin/"+applet] = "/usr/bin/busybox"
+		}
 	}
 	return links
 }
