@@ -14,8 +14,10 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	kindv1alpha4 "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/osmo-wi/charts/harness/engine"
 	"github.com/osmo-wi/charts/harness/project"
@@ -135,22 +137,38 @@ func setEnv(env []string) (restore func()) {
 const localRegistry = "osmo-charts.local/"
 
 // ensureNodeImage makes sure the engine holds a node image of this project's
-// registry: those are built here (`make kind-image`), never pulled, so a
-// missing versions.KindNodeImage is loaded from .bin/kind-node-image.tar.
-// Any other image is kind's to pull.
+// registry: those are built here (`make kind-image`), never pulled, so
+// versions.KindNodeImage is loaded from .bin/kind-node-image.tar when the
+// engine lacks it or holds another build of it than the one
+// .bin/kind-node-image.id names (a rebuild keeps the name). Any other image
+// is kind's to pull.
 func ensureNodeImage(ctx context.Context, e *engine.Engine, image string, out io.Writer) error {
-	if !strings.HasPrefix(image, localRegistry) || e.HasImage(ctx, image) {
+	if !strings.HasPrefix(image, localRegistry) {
 		return nil
 	}
 	if image != versions.KindNodeImage {
+		if e.HasImage(ctx, image) {
+			return nil
+		}
 		return fmt.Errorf("kind: the engine holds no node image %s, and no registry serves %s (`make kind-image` builds %s)", image, localRegistry, versions.KindNodeImage)
 	}
 	root, err := project.Root()
 	if err != nil {
+		if e.HasImage(ctx, image) {
+			return nil
+		}
 		return fmt.Errorf("kind: the engine holds no node image %s, and without the project root there is no .bin/kind-node-image.tar to load: %w", image, err)
 	}
 	tarball := filepath.Join(root, ".bin", "kind-node-image.tar")
+	want, _ := os.ReadFile(filepath.Join(root, ".bin", "kind-node-image.id"))
+	have, _ := e.Output(ctx, "image", "inspect", "--format", "{{.Id}}", image)
+	if strings.TrimSpace(have) != "" && strings.TrimSpace(have) == strings.TrimSpace(string(want)) {
+		return nil
+	}
 	if _, err := os.Stat(tarball); err != nil {
+		if strings.TrimSpace(have) != "" {
+			return nil // an image of that name, and no build of ours to prefer
+		}
 		return fmt.Errorf("kind: the engine holds no node image %s and %s does not exist: `make kind-image` builds it", image, tarball)
 	}
 	began := time.Now()
@@ -173,15 +191,32 @@ func (k *Kind) create(ctx context.Context, nodeImage string) error {
 	}
 	err := k.provider.Create(k.name,
 		kindcluster.CreateWithNodeImage(nodeImage),
+		kindcluster.CreateWithV1Alpha4Config(kindConfig()),
 		kindcluster.CreateWithKubeconfigPath(k.KubeconfigPath()),
 		kindcluster.CreateWithWaitForReady(wait),
 		kindcluster.CreateWithDisplayUsage(false),
 		kindcluster.CreateWithDisplaySalutation(false),
 	)
 	if err != nil {
-		return fmt.Errorf("kind create cluster %s (image %s, engine %s at %s): %w", k.name, nodeImage, k.engine.CLI(), k.engine.Host(), err)
+		err = fmt.Errorf("kind create cluster %s (image %s, engine %s at %s): %w", k.name, nodeImage, k.engine.CLI(), k.engine.Host(), err)
+		// kind's error names the failed command; what it printed says why.
+		if run := kindexec.RunErrorForError(err); run != nil && len(run.Output) > 0 {
+			err = fmt.Errorf("%w; last lines of its output:\n%s", err, lastLines(string(run.Output), 40))
+		}
+		return err
 	}
 	return nil
+}
+
+// kindConfig is one node whose kubeadm runs the etcd image the node image
+// carries (the pinned etcd: kubeadm's own default is another patch release).
+func kindConfig() *kindv1alpha4.Cluster {
+	return &kindv1alpha4.Cluster{
+		TypeMeta: kindv1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
+		KubeadmConfigPatches: []string{
+			"kind: ClusterConfiguration\netcd:\n  local:\n    imageTag: " + versions.KindEtcdImageTag() + "\n",
+		},
+	}
 }
 
 // newKindProvider names the engine explicitly: kind's auto-detection accepts
@@ -295,4 +330,13 @@ func deleteRecordedKindCluster(dir string) error {
 		return fmt.Errorf("%s: want \"<engine> <cluster name> [%s]\", got %q", kindClusterFile, kindOnOwnEngine, data)
 	}
 	return newKindProvider(fields[0]).Delete(fields[1], filepath.Join(dir, "kubeconfig"))
+}
+
+// lastLines is the last n lines of text.
+func lastLines(text string, n int) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

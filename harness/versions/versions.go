@@ -61,6 +61,10 @@ var (
 // image is made on this machine, never pulled.
 var KindNodeImage = "osmo-charts.local/kind-node:" + string(Kubernetes)
 
+// KindEtcdImageTag is the tag of the etcd image the kind node image carries
+// (registry.k8s.io/etcd, as kubeadm names it): the pinned etcd.
+func KindEtcdImageTag() string { return Etcd.WithoutV() + "-0" }
+
 // Parse reads versions.env's format: KEY=value lines, blank lines and # comments.
 // Anything else is an error, so the shell and Go never read the file differently.
 func Parse(text string) (map[string]Version, error) {

@@ -42,7 +42,7 @@ func storageImage() string {
 // kind provider names in kubeadm's ClusterConfiguration (kubeadm's own
 // default is another patch release).
 func etcdImage() string {
-	return k8sRegistry + "etcd:" + versions.Etcd.WithoutV() + "-0"
+	return k8sRegistry + "etcd:" + versions.KindEtcdImageTag()
 }
 
 // iptables is what kube-proxy runs: Debian's iptables (both back ends) and conntrack.
@@ -260,6 +260,15 @@ func (b *builder) save(ctx context.Context) error {
 	}
 	info, err := os.Stat(tar)
 	if err != nil {
+		return err
+	}
+	// The image's ID beside it: the kind provider reloads the archive when
+	// its engine holds another build under the same name.
+	id, err := b.dockerOutput(ctx, "image", "inspect", "--format", "{{.Id}}", nodeImageName())
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(b.out, "kind-node-image.id"), []byte(strings.TrimSpace(id)+"\n"), 0o644); err != nil {
 		return err
 	}
 	b.said = fmt.Sprintf("%s: %s, %d MiB", nodeImageName(), tar, info.Size()>>20)
