@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,13 +38,30 @@ type Serving struct {
 // (every program's BUILD adds //src/utils/progress_check:progress_check_image_layers).
 var pythonImages = []string{"service", "worker", "logger", "agent", "delayed-job-monitor", "router", "backend-listener", "backend-worker"}
 
-// imageEntrypoints: what an OSMO image runs when a container sets no command
-// (ENTRYPOINT then CMD). The Python images set none (their containers always say
-// which program); authz-sidecar: src/service/authz_sidecar/BUILD; web-ui:
-// src/ui/Dockerfile.
-var imageEntrypoints = map[string][]string{
-	"authz-sidecar": {"/osmo/authz_sidecar"},
-	"web-ui":        {"node", "server.js"},
+// ImageConfig is what an OSMO image's own config says about starting it: its
+// ENTRYPOINT and CMD, the environment it sets and its working folder.
+type ImageConfig struct {
+	Entrypoint []string
+	Cmd        []string
+	Env        []string // NAME=value, as the image config lists them
+	WorkingDir string
+}
+
+// imageConfigs: the OSMO images whose config starts a program when a container
+// sets no command. The Python images set none (their containers always say
+// which program). authz-sidecar: src/service/authz_sidecar/BUILD (oci_image
+// entrypoint); web-ui: src/ui/Dockerfile's runner stage (WORKDIR /app, ENV
+// HOSTNAME and NODE_ENV, ENTRYPOINT ["node"], CMD ["server.js"]).
+var imageConfigs = map[string]ImageConfig{
+	"authz-sidecar": {Entrypoint: []string{"/osmo/authz_sidecar"}},
+	"web-ui": {Entrypoint: []string{"node"}, Cmd: []string{"server.js"}, WorkingDir: "/app",
+		Env: []string{"HOSTNAME=0.0.0.0", "NODE_ENV=production", "NEXT_PUBLIC_APP_NAME=OSMO"}},
+}
+
+// ImageConfigOf is an OSMO image's config (empty for the Python images).
+func ImageConfigOf(imageName string) ImageConfig {
+	c := imageConfigs[imageName]
+	return ImageConfig{Entrypoint: slices.Clone(c.Entrypoint), Cmd: slices.Clone(c.Cmd), Env: slices.Clone(c.Env), WorkingDir: c.WorkingDir}
 }
 
 // ImageCommand is what the kubelet runs for a container of an OSMO image: its
@@ -53,14 +71,14 @@ func ImageCommand(imageName string, command, args []string) (argv []string, ok b
 	if len(command) > 0 {
 		return append(append([]string{}, command...), args...), true
 	}
-	def, known := imageEntrypoints[imageName]
-	if !known {
+	c := imageConfigs[imageName]
+	if len(c.Entrypoint) == 0 {
 		return nil, false
 	}
-	if imageName == "web-ui" && len(args) > 0 { // ENTRYPOINT ["node"], CMD ["server.js"]
-		return append([]string{"node"}, args...), true
+	if len(args) == 0 {
+		args = c.Cmd
 	}
-	return append(append([]string{}, def...), args...), true
+	return append(append([]string{}, c.Entrypoint...), args...), true
 }
 
 // hostListener is where a uvicorn program binds from its --host URL:
