@@ -88,7 +88,8 @@ func closeAll(servers []*http.Server) {
 	}
 }
 
-// handler answers the listener's paths with 200 and everything else with 404;
+// handler answers the listener's paths with 200 (a version path with OSMO's
+// version JSON) and everything else with 404;
 // a gRPC listener answers grpc.health.v1.Health/Check with SERVING.
 func handler(l osmoprogram.Listener) http.Handler {
 	mux := http.NewServeMux()
@@ -97,6 +98,10 @@ func handler(l osmoprogram.Listener) http.Handler {
 		return mux
 	}
 	for _, path := range l.Paths {
+		if versionPaths[path] {
+			mux.HandleFunc("GET "+path, versionHandler)
+			continue
+		}
 		// "GET /health" matches that path only; "GET /" (the web UI) every page.
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
