@@ -9,6 +9,11 @@
 // files) until SIGTERM. progress_check checks the progress files as the real one
 // does and exits 0 or 1.
 //
+// Installed as envoy, it stands in for the gateway's Envoy (envoy*.go): Envoy's
+// command line, the bootstrap and the xDS files it names decoded strictly and
+// validated (harness/envoyconfig), the admin address's /ready, and on each
+// listener an HTTP reverse proxy that routes as the route table says.
+//
 //	osmo-standin router --hostname osmo --log_level DEBUG   # or: ln -s osmo-standin router; ./router ...
 //
 // It links no test code.
@@ -56,10 +61,13 @@ func run(ctx context.Context, argv []string, env map[string]string, stdout, stde
 	program, args := filepath.Base(argv[0]), argv[1:]
 	if program == "osmo-standin" {
 		if len(args) == 0 {
-			fmt.Fprintf(stderr, "usage: osmo-standin <program> [args...]\nprograms: %s\n", strings.Join(osmoprogram.Names(), ", "))
+			fmt.Fprintf(stderr, "usage: osmo-standin <program> [args...]\nprograms: %s\n", strings.Join(append(osmoprogram.Names(), "envoy"), ", "))
 			return 2
 		}
 		program, args = filepath.Base(args[0]), args[1:]
+	}
+	if program == "envoy" {
+		return envoyMain(ctx, args, stdout, stderr)
 	}
 	inv, err := osmoprogram.ParseWithFiles(program, args, env, os.ReadFile)
 	var refused *osmoprogram.Error

@@ -52,7 +52,7 @@ func standinBinary(t *testing.T) string {
 			buildErr = fmt.Errorf("go build ./cmd/osmo-standin: %v\n%s", err, out)
 			return
 		}
-		for _, name := range []string{"router", "worker", "progress_check"} {
+		for _, name := range []string{"router", "worker", "progress_check", "service", "envoy"} {
 			if buildErr = os.Symlink("osmo-standin", filepath.Join(binDir, name)); buildErr != nil {
 				return
 			}
