@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,18 +14,26 @@ import (
 	"github.com/osmo-wi/charts/harness/versions"
 )
 
-// image is one image preloaded into the node's containerd: the binaries it
-// carries (from the tools folder, each with the shared libraries it links),
-// files taken from the node's Debian rootfs, and its entrypoint.
+// image is one image this program makes: the binaries it carries (each with
+// the shared libraries it links), files taken from the node's Debian rootfs,
+// and its config.
 type image struct {
 	name string
-	// bins maps a tools-folder binary to its path in the image.
+	// bins maps a binary to its path in the image: a name in the tools folder,
+	// or an absolute path (a program this build made).
 	bins map[string]string
 	// fromRootfs are paths copied from the node rootfs with the libraries their programs link.
 	fromRootfs []string
 	// links are symlinks to make (path -> target).
-	links      map[string]string
+	links map[string]string
+	// dirs are more folders to make (mode 0755).
+	dirs []string
+	// The image config: entrypoint and cmd (none when nil), more environment
+	// (PATH is always set) and the working folder.
 	entrypoint []string
+	cmd        []string
+	env        []string
+	workdir    string
 }
 
 const k8sRegistry = "registry.k8s.io/"
@@ -120,12 +129,28 @@ func (b *builder) makeImage(ctx context.Context, img image) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if err := b.imageFiles(ctx, dir, img); err != nil {
+		return err
+	}
+	return b.importImage(ctx, dir, img.name, img)
+}
+
+// imageFiles lays img's files into dir.
+func (b *builder) imageFiles(ctx context.Context, dir string, img image) error {
+	// The layer's root is the image's /: searchable by every UID (MkdirTemp made it 0700).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
 	var programs []string
 	for name, dst := range img.bins {
-		if err := copyFile(filepath.Join(b.bin, name), filepath.Join(dir, dst), 0o755); err != nil {
+		src := name
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(b.bin, name)
+		}
+		if err := copyFile(src, filepath.Join(dir, dst), 0o755); err != nil {
 			return err
 		}
-		programs = append(programs, filepath.Join(b.bin, name))
+		programs = append(programs, src)
 	}
 	if err := copyLibraries(ctx, "/", programs, dir); err != nil {
 		return err
@@ -146,16 +171,43 @@ func (b *builder) makeImage(ctx context.Context, img image) error {
 			return err
 		}
 	}
-	for _, d := range []string{"tmp", "etc", "var/run"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o1777); err != nil {
+	for _, d := range img.dirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return err
 		}
 	}
-	entry, _ := jsonList(img.entrypoint)
-	return b.dockerStdin(ctx, tarOf(dir), "import",
-		"--change", "ENTRYPOINT "+entry,
-		"--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"-", img.name)
+	for _, d := range []string{"tmp", "etc", "var/run"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	// /tmp world-writable and sticky, as it is everywhere (any UID a pod runs
+	// as writes there); MkdirAll's mode passes the umask and no sticky bit.
+	return os.Chmod(filepath.Join(dir, "tmp"), 0o777|fs.ModeSticky)
+}
+
+// importImage imports dir as the image name with img's config.
+func (b *builder) importImage(ctx context.Context, dir, name string, img image) error {
+	changes := []string{"ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	if img.entrypoint != nil {
+		entry, _ := jsonList(img.entrypoint)
+		changes = append(changes, "ENTRYPOINT "+entry)
+	}
+	if img.cmd != nil {
+		cmd, _ := jsonList(img.cmd)
+		changes = append(changes, "CMD "+cmd)
+	}
+	for _, e := range img.env {
+		changes = append(changes, "ENV "+e)
+	}
+	if img.workdir != "" {
+		changes = append(changes, "WORKDIR "+img.workdir)
+	}
+	args := []string{"import"}
+	for _, c := range changes {
+		args = append(args, "--change", c)
+	}
+	return b.dockerStdin(ctx, tarOf(dir), append(args, "-", name)...)
 }
 
 //go:embed manifests/*.yaml

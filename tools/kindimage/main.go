@@ -6,7 +6,10 @@
 // into its containerd (control plane, etcd, kube-proxy, CoreDNS, pause, the
 // CNI installer, the storage provisioner and its helper), each made from one
 // of those binaries. It writes the image with `docker save` to OUT, which the
-// kind provider loads into its engine.
+// kind provider loads into its engine, and beside it osmo-standin-images.tar:
+// the images the charts run by default, under their own names, made of
+// cmd/osmo-standin, Debian's busybox and the stand-in Envoy (standin.go), which
+// no registry serves here.
 //
 //	go run ./tools/kindimage -bin .bin -out DIR   # as root; tools/install.sh kind-image runs it
 //
@@ -29,7 +32,7 @@ import (
 
 func main() {
 	bin := flag.String("bin", ".bin", "the folder tools/install.sh links the built tools into")
-	out := flag.String("out", "", "the folder to write kind-node-image.tar into")
+	out := flag.String("out", "", "the folder to write kind-node-image.tar and osmo-standin-images.tar into")
 	work := flag.String("work", "", "scratch folder (default: a temporary one, removed at the end)")
 	flag.Parse()
 	if *out == "" {
@@ -74,6 +77,7 @@ func build(ctx context.Context, bin, out, work string) (err error) {
 		{"rootfs", b.rootfs},
 		{"node files", b.nodeFiles},
 		{"images", b.images},
+		{"standin images", b.standinImages},
 		{"node image", b.nodeImage},
 		{"save", b.save},
 	}
@@ -83,7 +87,7 @@ func build(ctx context.Context, bin, out, work string) (err error) {
 		if err := s.do(ctx); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		fmt.Printf("kind-image %-11s %5.1fs  %s\n", s.name, time.Since(start).Seconds(), b.said)
+		fmt.Printf("kind-image %-14s %5.1fs  %s\n", s.name, time.Since(start).Seconds(), b.said)
 		b.said = ""
 	}
 	return nil
