@@ -27,7 +27,7 @@ tools:
 
 # The kind node image (osmo-charts.local/kind-node, .bin/kind-node-image.tar) and what it
 # packs, with no registry: tools/kindimage. `make tools` builds it too.
-KIND_IMAGE_TOOLS := kubernetes etcd kubernetes-node coredns cni-plugins local-path-provisioner runc-capfilter kind-image
+KIND_IMAGE_TOOLS := kubernetes etcd kubernetes-node coredns cni-plugins local-path-provisioner cri-tools runc-capfilter kind-image
 kind-image:
 	@tools/install.sh $(KIND_IMAGE_TOOLS)
 

@@ -72,12 +72,15 @@ recipe_cni_plugins() {
 recipe_local_path_provisioner() {
   build_wrapper local-path-provisioner "$out/local-path-provisioner" github.com/rancher/local-path-provisioner "-X main.VERSION=${LOCAL_PATH_PROVISIONER}"
 }
+recipe_cri_tools() {
+  build_wrapper cri-tools "$out/crictl" sigs.k8s.io/cri-tools/cmd/crictl "-X sigs.k8s.io/cri-tools/pkg/version.Version=${CRI_TOOLS}"
+}
 recipe_runc_capfilter() {
   (cd "$root" && go build "${goflags[@]}" -ldflags "$ldbase" -o "$out/runc-capfilter" ./cmd/runc-capfilter)
 }
 recipe_kind_image() {
   # The node image for ${KUBERNETES} (etcd ${ETCD}, CoreDNS ${COREDNS}, pause ${PAUSE}, CNI plugins
-  # ${CNI_PLUGINS}, local-path-provisioner ${LOCAL_PATH_PROVISIONER}, Debian ${DEBIAN_SUITE}) from the
+  # ${CNI_PLUGINS}, local-path-provisioner ${LOCAL_PATH_PROVISIONER}, crictl ${CRI_TOOLS}, Debian ${DEBIAN_SUITE}) from the
   # tools above: tools/kindimage says how. It needs root and a Docker engine (its own if none answers).
   (cd "$root" && go run ./tools/kindimage -bin "$bin" -out "$out") | tee /dev/fd/7
 }
@@ -157,10 +160,11 @@ tools=(
   "coredns ${COREDNS} recipe_coredns coredns"
   "cni-plugins ${CNI_PLUGINS} recipe_cni_plugins cni-plugins"
   "local-path-provisioner ${LOCAL_PATH_PROVISIONER} recipe_local_path_provisioner local-path-provisioner"
+  "cri-tools ${CRI_TOOLS} recipe_cri_tools cri-tools"
   # The OCI runtime filter the kind provider's own Docker engine and the node's containerd run (cmd/runc-capfilter).
   "runc-capfilter - recipe_runc_capfilter ../cmd/runc-capfilter"
   # The kind node image (make kind-image): its key covers the builder and what it packs.
-  "kind-image ${KUBERNETES} recipe_kind_image kindimage,../cmd/runc-capfilter,kubernetes-node,coredns,cni-plugins,local-path-provisioner,../cmd/osmo-standin,../harness/osmoprogram,../harness/envoyconfig,../harness/standinimage"
+  "kind-image ${KUBERNETES} recipe_kind_image kindimage,../cmd/runc-capfilter,kubernetes-node,coredns,cni-plugins,local-path-provisioner,../cmd/osmo-standin,../harness/osmoprogram,../harness/envoyconfig,../harness/standinimage,cri-tools"
 )
 
 # with_versions TEXT: TEXT with every pinned version written in for ${NAME} and

@@ -53,6 +53,7 @@ var (
 	Pause                = pinned("PAUSE")
 	CNIPlugins           = pinned("CNI_PLUGINS")
 	LocalPathProvisioner = pinned("LOCAL_PATH_PROVISIONER")
+	CRITools             = pinned("CRI_TOOLS") // crictl
 	DebianSuite          = pinned("DEBIAN_SUITE")
 )
 

@@ -31,6 +31,7 @@ func TestWrapperModulesPinTheSameVersions(t *testing.T) {
 		{"coredns", "github.com/coredns/coredns", versions.CoreDNS},
 		{"cni-plugins", "github.com/containernetworking/plugins", versions.CNIPlugins},
 		{"local-path-provisioner", "github.com/rancher/local-path-provisioner", versions.LocalPathProvisioner},
+		{"cri-tools", "sigs.k8s.io/cri-tools", versions.CRITools},
 	} {
 		t.Run(tc.wrapper+"/"+tc.module, func(t *testing.T) {
 			goMod, err := os.ReadFile(project.Path("tools", tc.wrapper, "go.mod"))

@@ -18,11 +18,12 @@ import (
 // nodePackages are the node's Debian packages: what kind's base image
 // installs (systemd, the network and mount tools, the entrypoint's
 // helpers), with Debian's containerd and runc in place of the ones kind
-// builds from source. busybox-static gives the helper image its shell.
+// builds from source. busybox (dynamic: static glibc cannot resolve names)
+// gives the small images their shell and wget.
 var nodePackages = []string{
 	"systemd", "dbus", "conntrack", "iptables", "nftables", "iproute2", "ethtool", "util-linux",
 	"mount", "kmod", "libseccomp2", "pigz", "bash", "ca-certificates", "jq", "procps", "gawk",
-	"socat", "e2fsprogs", "containerd", "runc", "busybox-static",
+	"socat", "e2fsprogs", "containerd", "runc", "busybox",
 }
 
 // rootfs makes b.rootfs: a debootstrap of Debian's suite with nodePackages,

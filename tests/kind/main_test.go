@@ -1,0 +1,23 @@
+// Package kind_test proves, on a kind cluster with a real kubelet, what the
+// local provider's kwok only fakes: probes are evaluated (a failing liveness
+// probe restarts its container), run-once pods run their script and fail when
+// it fails, the kubelet mounts projected service account tokens with the
+// audience and lifetime asked for, restricted pods run as non-root on a
+// read-only root filesystem, Services resolve and answer through CoreDNS and
+// kube-proxy, and volumes bind through the default StorageClass.
+//
+// The cluster is kind on the node image `make kind-image` builds
+// (osmo-charts.local/kind-node), on the project's own Docker engine when
+// none answers (harness/engine).
+package kind_test
+
+import (
+	"testing"
+
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+)
+
+func TestMain(m *testing.M) {
+	clustertest.Main(m, cluster.Options{Provider: cluster.ProviderKind})
+}
