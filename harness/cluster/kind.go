@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	kindv1alpha4 "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	kindnodeutils "sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 
@@ -48,6 +49,8 @@ type Kind struct {
 	client     kubernetes.Interface
 	// restoreEnv puts DOCKER_HOST back as it was before our engine set it.
 	restoreEnv func()
+	// stopLoadBalancers ends this process's load balancer stand-in.
+	stopLoadBalancers context.CancelFunc
 
 	stopOnce sync.Once
 	stopErr  error
@@ -98,13 +101,57 @@ func startKind(ctx context.Context, opts Options) (k *Kind, err error) {
 	if err := k.create(ctx, nodeImage); err != nil {
 		return k, err
 	}
+	if err := k.loadStandinImages(opts.out()); err != nil {
+		return k, err
+	}
 	if k.restConfig, k.client, err = clientsFor(k.KubeconfigPath()); err != nil {
 		return k, err
 	}
 	if err := AllowAnonymousIssuerDiscovery(ctx, k.client); err != nil {
 		return k, fmt.Errorf("bind issuer discovery: %w", err)
 	}
+	// kind has no cloud load balancer either: the same stand-in as the
+	// local cluster's, so `helm install --wait` of the gateway completes.
+	lbCtx, cancel := context.WithCancel(context.Background())
+	k.stopLoadBalancers = cancel
+	go ServeLoadBalancers(lbCtx, k.client)
 	return k, WaitReady(ctx, k.client)
+}
+
+// loadStandinImages loads the OSMO stand-in images (`make kind-image` writes
+// .bin/osmo-standin-images.tar: every image the charts run, under the
+// charts' names, which no registry serves here) into every node's
+// containerd, as `kind load image-archive` does. Without the archive (a
+// checkout with no tools built) it says so and loads nothing.
+func (k *Kind) loadStandinImages(out io.Writer) error {
+	root, err := project.Root()
+	if err != nil {
+		fmt.Fprintf(out, "kind: no OSMO stand-in images loaded (no project root: %v)\n", err)
+		return nil
+	}
+	archive := filepath.Join(root, ".bin", "osmo-standin-images.tar")
+	if _, err := os.Stat(archive); err != nil {
+		fmt.Fprintf(out, "kind: no OSMO stand-in images loaded (%s does not exist: `make kind-image` builds it)\n", archive)
+		return nil
+	}
+	began := time.Now()
+	nodes, err := k.provider.ListInternalNodes(k.name)
+	if err != nil {
+		return fmt.Errorf("kind: list nodes of %s: %w", k.name, err)
+	}
+	for _, node := range nodes {
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		err = kindnodeutils.LoadImageArchive(node, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("kind: load %s into node %s: %w", archive, node.String(), err)
+		}
+	}
+	fmt.Fprintf(out, "kind: loaded the OSMO stand-in images from %s in %.1fs\n", archive, time.Since(began).Seconds())
+	return nil
 }
 
 // kindOnOwnEngine marks a recorded cluster as one on our own engine.
@@ -294,6 +341,9 @@ func isKindComponentLog(path string) bool {
 func (k *Kind) Stop(ctx context.Context) error {
 	k.stopOnce.Do(func() {
 		var errs []error
+		if k.stopLoadBalancers != nil {
+			k.stopLoadBalancers()
+		}
 		if k.provider != nil {
 			errs = append(errs, k.provider.Delete(k.name, k.KubeconfigPath()))
 		}

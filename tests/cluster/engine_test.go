@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,6 +36,17 @@ const engineLeakChild = "engine"
 
 const engineChildReportPrefix = "LEAK-CHILD-ENGINE"
 
+// engineLeakDirEnv hands the child the engine folder to use.
+const engineLeakDirEnv = "OSMO_ENGINE_LEAK_DIR"
+
+// testEngineDir is a folder of the test's own for our engine: the default
+// one (the tools cache) may be held for minutes by a kind run or an image
+// build, and one test's lock there must not hold another up. A deep temp
+// path also exercises the short exec root.
+func testEngineDir(t *testing.T) string {
+	return filepath.Join(t.TempDir(), "docker")
+}
+
 // skipUnlessOwnEngineRuns skips, in one line, only where our own dockerd
 // cannot run at all.
 func skipUnlessOwnEngineRuns(t *testing.T) {
@@ -55,7 +67,7 @@ func TestOwnEngineRunsPrivilegedAndStopLeavesNothing(t *testing.T) {
 	rulesBefore := iptablesRules(t)
 
 	began := time.Now()
-	e, err := engine.Start(ctx, engine.Options{Own: true, Out: t.Output()})
+	e, err := engine.Start(ctx, engine.Options{Own: true, Dir: testEngineDir(t), Out: t.Output()})
 	require.NoError(t, err)
 	started := time.Since(began)
 	stopped := false
@@ -116,7 +128,8 @@ func TestNoEngineLeakWhenOwnerIsKilled(t *testing.T) {
 	skipUnlessOwnEngineRuns(t)
 	t.Parallel()
 	child := exec.Command(os.Args[0], "-test.run=^TestNoEngineLeakWhenOwnerIsKilled$", "-test.timeout=5m")
-	child.Env = append(os.Environ(), leakChildEnv+"="+engineLeakChild)
+	dir := testEngineDir(t)
+	child.Env = append(os.Environ(), leakChildEnv+"="+engineLeakChild, engineLeakDirEnv+"="+dir)
 	child.Stderr = t.Output()
 	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := child.StdoutPipe()
@@ -125,7 +138,7 @@ func TestNoEngineLeakWhenOwnerIsKilled(t *testing.T) {
 	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
 
 	report := readEngineChildReport(t, bufio.NewScanner(stdout))
-	require.NotEmpty(t, report["dir"])
+	require.Equal(t, dir, report["dir"])
 	pids := map[string]int{}
 	for _, entry := range strings.Split(report["pids"], ",") {
 		name, pid, _ := strings.Cut(entry, ":")
@@ -182,7 +195,7 @@ func TestNoEngineLeakWhenOwnerIsKilled(t *testing.T) {
 // container, reports them on stdout and waits to be killed.
 func runEngineLeakChild(t *testing.T) {
 	ctx := t.Context()
-	e, err := engine.Start(ctx, engine.Options{Own: true})
+	e, err := engine.Start(ctx, engine.Options{Own: true, Dir: os.Getenv(engineLeakDirEnv)})
 	require.NoError(t, err)
 	importTestImage(t, e)
 	network, err := e.Output(ctx, "network", "create", "kind")

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,9 +35,11 @@ func TestKindProvider(t *testing.T) {
 		t.Skipf("kind: no node image %s in an answering engine nor %s (`make kind-image` builds it)", versions.KindNodeImage, tarball)
 	}
 	t.Parallel()
+	began := time.Now()
 	c, err := cluster.Start(context.Background(), cluster.Options{Provider: cluster.ProviderKind, Out: t.Output()})
 	require.NoError(t, err)
 	kind := c.(*cluster.Kind)
+	started := time.Since(began)
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -51,8 +54,10 @@ func TestKindProvider(t *testing.T) {
 	assert.FileExists(t, kind.KubeconfigPath())
 
 	owned, dir := kind.Engine().Owned(), kind.Engine().Dir()
+	began = time.Now()
 	require.NoError(t, kind.Stop(context.Background()))
 	stopped = true
+	t.Logf("kind: started in %.1fs, stopped in %.1fs (own engine: %t)", started.Seconds(), time.Since(began).Seconds(), owned)
 	if owned {
 		left, err := engine.Processes(dir)
 		require.NoError(t, err)
