@@ -164,7 +164,7 @@ func reapStale(ctx context.Context, l layout, out io.Writer) error {
 	if err != nil || len(procs) == 0 {
 		return err
 	}
-	fmt.Fprintf(out, "engine: waiting for what a killed run left in %s to stop: %v\n", l.dir, procs)
+	fmt.Fprintf(out, "engine: waiting up to %s for what a killed run left in %s to stop: %s\n", staleTimeout, l.dir, summarize(procs))
 	left := waitGone(ctx, procs, staleTimeout)
 	killAll(left)
 	if left = waitGone(context.Background(), left, 10*time.Second); len(left) > 0 {
@@ -398,4 +398,18 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// summarize names the first few processes and counts the rest.
+func summarize(procs []Process) string {
+	const shown = 4
+	var names []string
+	for i, p := range procs {
+		if i == shown {
+			names = append(names, fmt.Sprintf("and %d more", len(procs)-shown))
+			break
+		}
+		names = append(names, p.String())
+	}
+	return strings.Join(names, ", ")
 }

@@ -151,3 +151,9 @@ func TestBorrowedEngineTouchesNothing(t *testing.T) {
 	assert.Nil(t, e.Command(t.Context(), "ps").Env, "a borrowed engine's CLI inherits the caller's environment")
 	assert.NoError(t, e.Stop(t.Context()))
 }
+
+func TestSummarize(t *testing.T) {
+	procs := []Process{{Pid: 1, Command: "dockerd"}, {Pid: 2, Command: "containerd"}, {Pid: 3, Command: "containerd-shim-runc-v2"}, {Pid: 4, Command: "init"}, {Pid: 5, Command: "systemd-journald"}, {Pid: 6, Command: "kubelet"}}
+	assert.Equal(t, "dockerd (pid 1), containerd (pid 2), containerd-shim-runc-v2 (pid 3), init (pid 4), and 2 more", summarize(procs))
+	assert.Equal(t, "dockerd (pid 1)", summarize(procs[:1]))
+}
