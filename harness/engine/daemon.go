@@ -101,6 +101,9 @@ func startOwned(ctx context.Context, opts Options, why string) (e *Engine, err e
 	if swept != "" {
 		swept = "; " + swept + " a killed run left, removed"
 	}
+	if err := e.createKindNetwork(ctx); err != nil {
+		return e, err
+	}
 	fmt.Fprintf(out, "engine: own dockerd %s at %s, ready in %.1fs (%s; %s%s)\n", version, l.host(), ready.Seconds(), why, runtimeWhy, swept)
 	return e, nil
 }
@@ -204,7 +207,12 @@ func (d *daemon) start(dockerd, runtime string) error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	defer log.Close() // the daemon holds its own descriptor
-	cmd := exec.Command(dockerd, l.daemonArgs(runtime)...)
+	// A shell stays dockerd's parent: when dockerd ends, however it ends (the
+	// owner's Stop, or the parent-death SIGTERM after a SIGKILLed owner), it
+	// deletes the kind network's bridge, which dockerd leaves on the host.
+	guard := `dockerd=$1; shift; "$dockerd" "$@" & d=$!; trap 'kill -TERM $d' TERM INT; ` +
+		`while kill -0 $d 2>/dev/null; do wait $d; done; ip link delete ` + l.kindBridge() + ` 2>/dev/null; exit 0`
+	cmd := exec.Command("/bin/sh", append([]string{"-c", guard, "sh", dockerd}, l.daemonArgs(runtime)...)...)
 	cmd.Dir = l.dir
 	cmd.Env = daemonEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = log, log
@@ -307,6 +315,19 @@ func (e *Engine) sweep(ctx context.Context) (string, error) {
 		removed = append(removed, plural(len(networks), "network")+" ("+strings.Join(networks, ", ")+")")
 	}
 	return strings.Join(removed, " and "), nil
+}
+
+// createKindNetwork makes the network kind puts its nodes on (kind uses an
+// existing "kind" network as it is) with a bridge named after this engine's
+// folder, so the guard around dockerd knows which interface to delete.
+func (e *Engine) createKindNetwork(ctx context.Context) error {
+	_, err := e.Output(ctx, "network", "create", "--driver", "bridge",
+		"--opt", "com.docker.network.bridge.name="+e.daemon.layout.kindBridge(),
+		"--opt", "com.docker.network.bridge.enable_ip_masquerade=false", "kind")
+	if err != nil {
+		return fmt.Errorf("engine: create the kind network: %w", err)
+	}
+	return nil
 }
 
 func plural(n int, noun string) string {

@@ -136,6 +136,16 @@ func (e *Engine) Env() []string {
 	return []string{"DOCKER_HOST=" + e.host}
 }
 
+// KindBridge is the host interface of an owned engine's kind network (made
+// at Start, deleted when the daemon ends, even after its owner is
+// SIGKILLed); "" for a borrowed engine, whose networks are its own.
+func (e *Engine) KindBridge() string {
+	if !e.Owned() {
+		return ""
+	}
+	return e.daemon.layout.kindBridge()
+}
+
 // Dir is the owned daemon's folder (socket, data root, logs); "" when borrowed.
 func (e *Engine) Dir() string {
 	if !e.Owned() {

@@ -56,6 +56,13 @@ func (l layout) host() string       { return "unix://" + l.socket }
 // and makes no docker0 bridge (nothing to leak there); its own config file
 // keeps /etc/docker/daemon.json out; runtime, when set, is the OCI runtime
 // wrapper registered as the default.
+// kindBridge names the host interface of this engine's kind network:
+// "osmo-" and a hash of the engine's folder (interface names stop at 15).
+func (l layout) kindBridge() string {
+	sum := sha256.Sum256([]byte(l.dir))
+	return "osmo-" + hex.EncodeToString(sum[:4])
+}
+
 func (l layout) daemonArgs(runtime string) []string {
 	args := []string{
 		"--host", l.host(),

@@ -88,10 +88,9 @@ func TestOwnEngineRunsPrivilegedAndStopLeavesNothing(t *testing.T) {
 	assert.Zero(t, inside&^host, "the container holds no capability the machine's bounding set lacks (container %016x, host %016x)", inside, host)
 	assert.NotZero(t, inside&(1<<21), "a privileged container holds CAP_SYS_ADMIN (CapBnd %016x)", inside)
 
-	// What kind leaves in an engine: its network (a host bridge) and a running node.
-	network, err := e.Output(ctx, "network", "create", "kind")
-	require.NoError(t, err)
-	bridge := "/sys/class/net/br-" + network[:12]
+	// What kind leaves in an engine: its network (a host bridge, which our
+	// engine makes at Start under a name of its own) and a running node.
+	bridge := "/sys/class/net/" + e.KindBridge()
 	require.True(t, pathExists(bridge), "the kind network's bridge %s", bridge)
 	_, err = e.Output(ctx, "run", "--detach", "--privileged", "--network", "kind", "--stop-timeout", "1",
 		"--label", "io.x-k8s.kind.cluster=engine-test", engineTestImage, "sleep", "600")
@@ -170,8 +169,11 @@ func TestNoEngineLeakWhenOwnerIsKilled(t *testing.T) {
 	})
 	require.NoError(t, err, "still running: %v", running)
 	t.Logf("the killed run's engine, its containerd, shim and container were gone %.1fs after SIGKILL", time.Since(killed).Seconds())
+	// The guard around dockerd deletes the kind network's bridge when dockerd ends.
+	require.NoError(t, poll.Until(t.Context(), "the killed run's kind bridge to go", 100*time.Millisecond, 10*time.Second,
+		func(context.Context) (bool, error) { return !pathExists("/sys/class/net/" + report["bridge"]), nil }))
 
-	// The dead run could not remove its kind network; the next owner does.
+	// The dead run's kind network stays in the data root; the next owner sweeps it and makes its own.
 	next, err := engine.Start(t.Context(), engine.Options{Own: true, Dir: report["dir"], Out: t.Output()})
 	require.NoError(t, err)
 	stopped := false
@@ -185,10 +187,12 @@ func TestNoEngineLeakWhenOwnerIsKilled(t *testing.T) {
 	assert.Empty(t, kindContainers, "the next owner swept the dead run's kind container")
 	networks, err := next.Output(t.Context(), "network", "ls", "--format", "{{.Name}}")
 	require.NoError(t, err)
-	assert.NotContains(t, strings.Fields(networks), "kind", "the next owner swept the dead run's kind network")
+	assert.Contains(t, strings.Fields(networks), "kind", "the next owner made its kind network")
+	id, err := next.Output(t.Context(), "network", "inspect", "--format", "{{.Id}}", "kind")
+	require.NoError(t, err)
+	assert.NotEqual(t, report["network"], strings.TrimSpace(id), "the next owner swept the dead run's kind network")
 	require.NoError(t, next.Stop(t.Context()))
 	stopped = true
-	assert.False(t, pathExists("/sys/class/net/br-"+report["network"][:12]), "the dead run's kind bridge outlived the sweep")
 }
 
 // runEngineLeakChild starts our own engine with a kind network and a running
@@ -198,7 +202,7 @@ func runEngineLeakChild(t *testing.T) {
 	e, err := engine.Start(ctx, engine.Options{Own: true, Dir: os.Getenv(engineLeakDirEnv)})
 	require.NoError(t, err)
 	importTestImage(t, e)
-	network, err := e.Output(ctx, "network", "create", "kind")
+	network, err := e.Output(ctx, "network", "inspect", "--format", "{{.Id}}", "kind")
 	require.NoError(t, err)
 	_, err = e.Output(ctx, "run", "--detach", "--privileged", "--network", "kind", "--stop-timeout", "1",
 		"--label", "io.x-k8s.kind.cluster=engine-leak", engineTestImage, "sleep", "600")
@@ -209,7 +213,7 @@ func runEngineLeakChild(t *testing.T) {
 	for _, p := range procs {
 		pids = append(pids, fmt.Sprintf("%s:%d", p.Command, p.Pid))
 	}
-	fmt.Printf("%s dir=%s network=%s pids=%s\n", engineChildReportPrefix, e.Dir(), network, strings.Join(pids, ","))
+	fmt.Printf("%s dir=%s network=%s bridge=%s pids=%s\n", engineChildReportPrefix, e.Dir(), strings.TrimSpace(network), e.KindBridge(), strings.Join(pids, ","))
 	time.Sleep(time.Hour)
 }
 
