@@ -82,3 +82,16 @@ func Helm(dir string, args ...string) ([]byte, error) {
 	out, err := HelmIn(dir).RunE(context.Background(), "", args[0], args[1:]...)
 	return []byte(out), err
 }
+
+// CTInstall runs `ct install` of one chart of a copy made in dir (Build's
+// dst) against the cluster kubeconfig names, with the project's ct.yaml and
+// the chart's ci/*-values.yaml: install --wait, helm test, delete, as CI on
+// kind runs it. ct rebuilds the chart's dependencies in place, so each caller
+// gives it a copy of its own.
+func CTInstall(ctx context.Context, dir, kubeconfig, chart string) (string, error) {
+	ct := HelmIn(dir)
+	ct.Kubeconfig = kubeconfig
+	out, err := ct.ToolE(ctx, "ct", "install",
+		"--config", project.Path("ct.yaml"), "--chart-dirs", filepath.Join(dir, "charts"), "--charts", filepath.Join(dir, "charts", chart))
+	return string(out), err
+}

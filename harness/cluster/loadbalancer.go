@@ -15,11 +15,12 @@ import (
 const LoadBalancerIP = "127.0.0.1"
 
 // ServeLoadBalancers stands in for a cloud's load balancer controller, which
-// a local control plane has none of: every Service of type LoadBalancer gets
+// a local control plane and a kind cluster have none of: every Service of type LoadBalancer gets
 // status.loadBalancer.ingress [{ip: 127.0.0.1}] with its ports, as a cloud
 // reports a provisioned balancer, so `helm install --wait` of a chart with
 // such a Service (the OSMO gateway's default) completes. Nothing listens
-// there: kwok runs no containers. It runs until ctx ends.
+// there (kwok runs no containers; on kind the Service answers on its
+// cluster IP, not on the host's loopback). It runs until ctx ends.
 func ServeLoadBalancers(ctx context.Context, client kubernetes.Interface) {
 	ticker := time.NewTicker(200 * time.Millisecond)
 	defer ticker.Stop()

@@ -156,21 +156,9 @@ func kwokctlPids(b *testing.B, pidDir string) []int {
 
 // summedRSSMiB adds VmRSS from /proc/<pid>/status.
 func summedRSSMiB(b *testing.B, pids []int) float64 {
-	var kib int
-	for _, pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			b.Fatalf("read RSS of pid %d: %v", pid, err)
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-				value, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-				if err != nil {
-					b.Fatalf("pid %d VmRSS %q: %v", pid, rest, err)
-				}
-				kib += value
-			}
-		}
+	mib, err := cluster.RSSMiB(pids)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return float64(kib) / 1024
+	return mib
 }

@@ -1,7 +1,6 @@
 package lifecycle_test
 
 import (
-	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -27,12 +26,9 @@ func TestCTInstall(t *testing.T) {
 	for _, chart := range project.Charts {
 		t.Run(chart, func(t *testing.T) {
 			t.Parallel()
-			ct := chartdir.HelmIn(dir)
-			ct.Kubeconfig = c.KubeconfigPath()
-			out, err := ct.ToolE(t.Context(), "ct", "install",
-				"--config", project.Path("ct.yaml"), "--chart-dirs", filepath.Join(dir, "charts"), "--charts", filepath.Join(dir, "charts", chart))
+			out, err := chartdir.CTInstall(t.Context(), dir, c.KubeconfigPath(), chart)
 			require.NoError(t, err, "ct install:\n%s", out)
-			assert.Regexp(t, regexp.MustCompile(`✔︎ `+chart+` => \(version: "[^"]+", path: "[^"]+"\)`), string(out), "ct installed and tested %s", chart)
+			assert.Regexp(t, regexp.MustCompile(`✔︎ `+chart+` => \(version: "[^"]+", path: "[^"]+"\)`), out, "ct installed and tested %s", chart)
 		})
 	}
 }
