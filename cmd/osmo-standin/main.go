@@ -14,6 +14,10 @@
 // validated (harness/envoyconfig), the admin address's /ready, and on each
 // listener an HTTP reverse proxy that routes as the route table says.
 //
+// Installed as wget, it stands in for busybox's wget in the charts' helm test
+// image (wget.go): the options the tests run (-q, -O FILE, -T SEC), with
+// busybox's messages and exit statuses.
+//
 //	osmo-standin router --hostname osmo --log_level DEBUG   # or: ln -s osmo-standin router; ./router ...
 //
 // It links no test code.
@@ -61,13 +65,16 @@ func run(ctx context.Context, argv []string, env map[string]string, stdout, stde
 	program, args := filepath.Base(argv[0]), argv[1:]
 	if program == "osmo-standin" {
 		if len(args) == 0 {
-			fmt.Fprintf(stderr, "usage: osmo-standin <program> [args...]\nprograms: %s\n", strings.Join(append(osmoprogram.Names(), "envoy"), ", "))
+			fmt.Fprintf(stderr, "usage: osmo-standin <program> [args...]\nprograms: %s\n", strings.Join(append(osmoprogram.Names(), "envoy", "wget"), ", "))
 			return 2
 		}
 		program, args = filepath.Base(args[0]), args[1:]
 	}
-	if program == "envoy" {
+	switch program {
+	case "envoy":
 		return envoyMain(ctx, args, stdout, stderr)
+	case "wget":
+		return wgetMain(ctx, args, env, stdout, stderr)
 	}
 	inv, err := osmoprogram.ParseWithFiles(program, args, env, os.ReadFile)
 	var refused *osmoprogram.Error
