@@ -24,7 +24,8 @@ import (
 //     (and /osmo/authz_sidecar, the authz image's entrypoint), with the OSMO
 //     image's own config (osmoprogram.ImageConfigOf: web-ui's node server.js in
 //     /app); one layer shared by all of them;
-//   - busybox: Debian's busybox with its applets linked, the charts' helm test image;
+//   - busybox: Debian's busybox with its applets linked, the charts' helm test
+//     image, with /bin/wget the stand-in's wget (busyboxStandin);
 //   - Envoy: the stand-in as /usr/local/bin/envoy, ENTRYPOINT ["envoy"].
 //
 // The images are made under build names and renamed in the archive, so an
@@ -63,7 +64,7 @@ func (b *builder) standinImages(ctx context.Context) error {
 			cfg := osmoprogram.ImageConfigOf(s.OSMOImage)
 			err = b.importImage(ctx, osmoDir, name, image{entrypoint: cfg.Entrypoint, cmd: cfg.Cmd, env: cfg.Env, workdir: cfg.WorkingDir})
 		case standinimage.Busybox:
-			err = b.makeImage(ctx, busyboxStandin(name, b.busyboxLinks()))
+			err = b.makeImage(ctx, busyboxStandin(name, b.busyboxLinks(), binary))
 		case standinimage.Envoy:
 			err = b.makeImage(ctx, image{name: name, bins: map[string]string{binary: "usr/local/bin/envoy"}, entrypoint: []string{"envoy"}})
 		default:
@@ -109,10 +110,21 @@ func osmoStandin(binary string) image {
 // busyboxStandin is the charts' helm test image (docker.io/library/busybox:1.37.0
 // by default): Debian's busybox (1.35 in bookworm, from the node rootfs) under
 // that name, because no registry serves the real one here; every applet it
-// lists (sh, wget, test, true, echo, cat, sleep, ...) linked in /bin, CMD ["sh"]
-// as the real image's.
-func busyboxStandin(name string, links map[string]string) image {
-	return image{name: name, fromRootfs: []string{"usr/bin/busybox"}, links: links, cmd: []string{"sh"}}
+// lists (sh, test, true, echo, cat, sleep, ...) linked in /bin, CMD ["sh"] as
+// the real image's.
+//
+// But /bin/wget, the only wget on PATH, is cmd/osmo-standin's wget (the
+// binary the OSMO images carry, at /usr/local/bin/osmo-standin): Debian builds
+// busybox without wget's -T, which every chart's test passes (`wget -q -O
+// /dev/null -T 10 URL`), and its wget segfaults on it. Debian's busybox sh
+// (FEATURE_SH_STANDALONE) runs its own applet for a command it has one for
+// without searching PATH, so a `wget` in a busybox sh script still reaches
+// busybox's wget, not this link: the link serves wget run by path or from a
+// program that searches PATH.
+func busyboxStandin(name string, links map[string]string, standin string) image {
+	links["bin/wget"] = "/usr/local/bin/osmo-standin"
+	return image{name: name, fromRootfs: []string{"usr/bin/busybox"}, links: links,
+		bins: map[string]string{standin: "usr/local/bin/osmo-standin"}, cmd: []string{"sh"}}
 }
 
 // renameSaved copies a `docker save` archive, giving each image its real name
