@@ -130,6 +130,7 @@ func (b *builder) nodeFiles(ctx context.Context) error {
 		// runc on PATH before Debian's /usr/sbin/runc: privileged pods work where
 		// the machine's bounding set lacks a capability (cmd/runc-capfilter).
 		"runc-capfilter": "usr/local/sbin/runc",
+		"crictl":         "usr/local/bin/crictl", // kind's image loads and log export run it
 		"cni-bridge":     "opt/cni/bin/bridge",
 		"cni-host-local": "opt/cni/bin/host-local",
 		"cni-loopback":   "opt/cni/bin/loopback",

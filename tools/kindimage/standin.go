@@ -25,7 +25,7 @@ import (
 //     image's own config (osmoprogram.ImageConfigOf: web-ui's node server.js in
 //     /app); one layer shared by all of them;
 //   - busybox: Debian's busybox with its applets linked, the charts' helm test
-//     image, with /bin/wget the stand-in's wget (busyboxStandin);
+//     image, with /bin/wget the stand-in's wget and /bin/sh Debian's dash (busyboxStandin);
 //   - Envoy: the stand-in as /usr/local/bin/envoy, ENTRYPOINT ["envoy"].
 //
 // The images are made under build names and renamed in the archive, so an
@@ -108,22 +108,19 @@ func osmoStandin(binary string) image {
 }
 
 // busyboxStandin is the charts' helm test image (docker.io/library/busybox:1.37.0
-// by default): Debian's busybox (1.35 in bookworm, from the node rootfs) under
-// that name, because no registry serves the real one here; every applet it
-// lists (sh, test, true, echo, cat, sleep, ...) linked in /bin, CMD ["sh"] as
-// the real image's.
-//
-// But /bin/wget, the only wget on PATH, is cmd/osmo-standin's wget (the
-// binary the OSMO images carry, at /usr/local/bin/osmo-standin): Debian builds
-// busybox without wget's -T, which every chart's test passes (`wget -q -O
-// /dev/null -T 10 URL`), and its wget segfaults on it. Debian's busybox sh
-// (FEATURE_SH_STANDALONE) runs its own applet for a command it has one for
-// without searching PATH, so a `wget` in a busybox sh script still reaches
-// busybox's wget, not this link: the link serves wget run by path or from a
-// program that searches PATH.
+// by default): Debian's busybox (1.35 in bookworm, from the node rootfs) with
+// every applet it lists linked in /bin, CMD ["sh"] as the real image has it,
+// because no registry serves the real one here. Two things differ, both for
+// the one command every chart's test runs (`wget -q -O /dev/null -T 10 URL`):
+// Debian builds busybox without wget's -T, and its wget segfaults on it, so
+// /bin/wget is cmd/osmo-standin's wget (busybox's behaviour, -T included);
+// and Debian's busybox sh runs its own applets without searching PATH, so
+// /bin/sh is Debian's dash (POSIX, as the tests' scripts are), which finds
+// /bin/wget on PATH.
 func busyboxStandin(name string, links map[string]string, standin string) image {
 	links["bin/wget"] = "/usr/local/bin/osmo-standin"
-	return image{name: name, fromRootfs: []string{"usr/bin/busybox"}, links: links,
+	links["bin/sh"] = "/usr/bin/dash"
+	return image{name: name, fromRootfs: []string{"usr/bin/busybox", "usr/bin/dash"}, links: links,
 		bins: map[string]string{standin: "usr/local/bin/osmo-standin"}, cmd: []string{"sh"}}
 }
 
