@@ -263,8 +263,7 @@ func TestWgetServerError(t *testing.T) {
 
 func TestWgetRedirects(t *testing.T) {
 	final, _ := versionServer(t, "final\n")
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/path":
 			http.Redirect(w, r, "/target", http.StatusFound)
