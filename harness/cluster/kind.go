@@ -180,9 +180,6 @@ func setEnv(env []string) (restore func()) {
 	}
 }
 
-// localRegistry names images built on this machine: nobody serves it.
-const localRegistry = "osmo-charts.local/"
-
 // ensureNodeImage makes sure the engine holds a node image of this project's
 // registry: those are built here (`make kind-image`), never pulled, so
 // versions.KindNodeImage is loaded from .bin/kind-node-image.tar when the
@@ -190,14 +187,14 @@ const localRegistry = "osmo-charts.local/"
 // .bin/kind-node-image.id names (a rebuild keeps the name). Any other image
 // is kind's to pull.
 func ensureNodeImage(ctx context.Context, e *engine.Engine, image string, out io.Writer) error {
-	if !strings.HasPrefix(image, localRegistry) {
+	if !strings.HasPrefix(image, versions.LocalRegistry) {
 		return nil
 	}
 	if image != versions.KindNodeImage {
 		if e.HasImage(ctx, image) {
 			return nil
 		}
-		return fmt.Errorf("kind: the engine holds no node image %s, and no registry serves %s (`make kind-image` builds %s)", image, localRegistry, versions.KindNodeImage)
+		return fmt.Errorf("kind: the engine holds no node image %s, and no registry serves %s (`make kind-image` builds %s)", image, versions.LocalRegistry, versions.KindNodeImage)
 	}
 	root, err := project.Root()
 	if err != nil {

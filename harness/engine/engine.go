@@ -10,6 +10,8 @@
 package engine
 
 import (
+	"github.com/osmo-wi/charts/harness/project"
+
 	"context"
 	"fmt"
 	"io"
@@ -65,25 +67,14 @@ func (o Options) readyTimeout() time.Duration {
 	return defaultReadyTimeout
 }
 
-// DefaultDir is docker/ in the cache tools/install.sh builds into:
-// ${OSMO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/osmo-charts-tools}/docker.
+// DefaultDir is docker/ in the tools cache (project.ToolsCache), where
+// tools/install.sh builds: ${OSMO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/osmo-charts-tools}/docker.
 func DefaultDir() (string, error) {
-	return defaultDir(os.Getenv)
-}
-
-func defaultDir(getenv func(string) string) (string, error) {
-	if cache := getenv("OSMO_TOOLS_CACHE"); cache != "" {
-		return filepath.Join(cache, "docker"), nil
+	cache, err := project.ToolsCache()
+	if err != nil {
+		return "", fmt.Errorf("engine: %w", err)
 	}
-	base := getenv("XDG_CACHE_HOME")
-	if base == "" {
-		home := getenv("HOME")
-		if home == "" {
-			return "", fmt.Errorf("engine: neither OSMO_TOOLS_CACHE, XDG_CACHE_HOME nor HOME is set: no cache folder for the engine's data")
-		}
-		base = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(base, "osmo-charts-tools", "docker"), nil
+	return filepath.Join(cache, "docker"), nil
 }
 
 // Engine is a container engine for this run, borrowed or owned.

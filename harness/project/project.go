@@ -100,3 +100,24 @@ func EnvWithBin(env []string) []string {
 	}
 	return append(out, "PATH="+path)
 }
+
+// ToolsCache is the per-user cache tools/install.sh builds the pinned tools
+// into, spelled as the script spells it:
+// ${OSMO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/osmo-charts-tools}.
+// The own Docker engine and the kind image's Debian rootfs live in it too.
+func ToolsCache() (string, error) { return toolsCache(os.Getenv) }
+
+func toolsCache(getenv func(string) string) (string, error) {
+	if cache := getenv("OSMO_TOOLS_CACHE"); cache != "" {
+		return cache, nil
+	}
+	base := getenv("XDG_CACHE_HOME")
+	if base == "" {
+		home := getenv("HOME")
+		if home == "" {
+			return "", fmt.Errorf("neither OSMO_TOOLS_CACHE, XDG_CACHE_HOME nor HOME is set: no tools cache folder")
+		}
+		base = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(base, "osmo-charts-tools"), nil
+}

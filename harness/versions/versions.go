@@ -60,7 +60,12 @@ var (
 // KindNodeImage is the kind node image tools/kindimage builds for the pinned
 // Kubernetes (`make kind-image`). Its registry is one nobody serves: the
 // image is made on this machine, never pulled.
-var KindNodeImage = "osmo-charts.local/kind-node:" + string(Kubernetes)
+var KindNodeImage = LocalRegistry + "kind-node:" + string(Kubernetes)
+
+// LocalRegistry names the images built on this machine (the kind node image,
+// what it preloads, the OSMO stand-ins' build names): no registry serves it,
+// so they are loaded, never pulled.
+const LocalRegistry = "osmo-charts.local/"
 
 // KindEtcdImageTag is the tag of the etcd image the kind node image carries
 // (registry.k8s.io/etcd, as kubeadm names it): the pinned etcd.

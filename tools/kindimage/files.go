@@ -26,18 +26,6 @@ type builder struct {
 	said string
 }
 
-// toolsCache is the per-user cache tools/install.sh keeps its builds in.
-func toolsCache() string {
-	if dir := os.Getenv("OSMO_TOOLS_CACHE"); dir != "" {
-		return dir
-	}
-	if dir := os.Getenv("XDG_CACHE_HOME"); dir != "" {
-		return filepath.Join(dir, "osmo-charts-tools")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "osmo-charts-tools")
-}
-
 type cmdOption func(*exec.Cmd)
 
 func withDir(dir string) cmdOption    { return func(c *exec.Cmd) { c.Dir = dir } }

@@ -38,13 +38,10 @@ type image struct {
 
 const k8sRegistry = "registry.k8s.io/"
 
-// ownRegistry names the images that are ours, not Kubernetes': no registry serves it.
-const ownRegistry = "osmo-charts.local/"
-
 func pauseImage() string   { return k8sRegistry + "pause:" + string(versions.Pause) }
-func busyboxImage() string { return ownRegistry + "busybox:" + string(versions.DebianSuite) }
+func busyboxImage() string { return versions.LocalRegistry + "busybox:" + string(versions.DebianSuite) }
 func storageImage() string {
-	return ownRegistry + "local-path-provisioner:" + string(versions.LocalPathProvisioner)
+	return versions.LocalRegistry + "local-path-provisioner:" + string(versions.LocalPathProvisioner)
 }
 
 // EtcdImage is the etcd image the node carries: the pinned etcd, which the
@@ -217,8 +214,8 @@ var manifests embed.FS
 // with the pinned image tags in place of the ":kind" the files spell.
 func (b *builder) writeManifests() error {
 	replace := strings.NewReplacer(
-		ownRegistry+"local-path-provisioner:kind", storageImage(),
-		ownRegistry+"busybox:kind", busyboxImage(),
+		versions.LocalRegistry+"local-path-provisioner:kind", storageImage(),
+		versions.LocalRegistry+"busybox:kind", busyboxImage(),
 	)
 	for _, name := range []string{"default-cni.yaml", "default-storage.yaml"} {
 		data, err := manifests.ReadFile("manifests/" + name)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/osmo-wi/charts/harness/project"
 	"github.com/osmo-wi/charts/harness/versions"
 )
 
@@ -31,7 +32,11 @@ var nodePackages = []string{
 func (b *builder) rootfs(ctx context.Context) error {
 	suite := string(versions.DebianSuite)
 	sum := sha256.Sum256([]byte(suite + " " + strings.Join(nodePackages, ",")))
-	cached := filepath.Join(toolsCache(), "debian-rootfs-"+suite+"-"+hex.EncodeToString(sum[:6]))
+	cache, err := project.ToolsCache()
+	if err != nil {
+		return err
+	}
+	cached := filepath.Join(cache, "debian-rootfs-"+suite+"-"+hex.EncodeToString(sum[:6]))
 	b.rootfsDir = filepath.Join(b.work, "rootfs")
 	if _, err := os.Stat(filepath.Join(cached, ".complete")); err != nil {
 		if err := b.debootstrap(ctx, suite, cached); err != nil {

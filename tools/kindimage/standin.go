@@ -13,6 +13,7 @@ import (
 	"github.com/osmo-wi/charts/harness/osmoprogram"
 	"github.com/osmo-wi/charts/harness/project"
 	"github.com/osmo-wi/charts/harness/standinimage"
+	"github.com/osmo-wi/charts/harness/versions"
 )
 
 // standinImages makes the images a kind cluster here runs in place of the
@@ -57,7 +58,7 @@ func (b *builder) standinImages(ctx context.Context) error {
 		}
 	}()
 	for i, s := range list {
-		name := fmt.Sprintf("%sstandin-build:%d-%d", ownRegistry, i, os.Getpid())
+		name := fmt.Sprintf("%sstandin-build:%d-%d", versions.LocalRegistry, i, os.Getpid())
 		var err error
 		switch s.Kind {
 		case standinimage.OSMO:
