@@ -39,10 +39,8 @@ import (
 )
 
 // checks run after the parse and before serving: what the real program would
-// find wrong when it starts. This is the seam for issue 13's next steps: the
-// Secrets and files the invocation names (mek_file, password_file, token_file,
-// --config, roles-file), the postgres and Redis hosts when they are up, and the
-// cloud token exchange when the pod carries an identity. An error exits 1.
+// find wrong when it starts (login.go: the operators' login file). An error
+// exits 1. The --config files are read by the parse itself.
 var checks []func(ctx context.Context, inv *osmoprogram.Invocation, env map[string]string) error
 
 func main() {

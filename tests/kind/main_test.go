@@ -4,7 +4,9 @@
 // it fails, the kubelet mounts projected service account tokens with the
 // audience and lifetime asked for, restricted pods run as non-root on a
 // read-only root filesystem, Services resolve and answer through CoreDNS and
-// kube-proxy, and volumes bind through the default StorageClass.
+// kube-proxy, and volumes bind through the default StorageClass. Then the
+// charts themselves: `ct install` of every ci values file, with the OSMO
+// stand-in images, and what keeps a chart's pod from running.
 //
 // The cluster is kind on the node image `make kind-image` builds
 // (osmo-charts.local/kind-node), on the project's own Docker engine when

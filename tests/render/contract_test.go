@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -505,6 +506,47 @@ func TestNamesDeriveFromTheRelease(t *testing.T) {
 				assert.True(t, strings.HasPrefix(d.Name, want), "%s starts with %s", d.Name, want)
 				assert.NotContains(t, d.Name, chart+"-"+chart)
 			}
+		})
+	}
+}
+
+// TestExtraObjectsRenderWithTheRelease: every chart renders extraObjects, an
+// object or a string, through tpl with the release, in the release namespace,
+// and the schema refuses an object without kind.
+func TestExtraObjectsRenderWithTheRelease(t *testing.T) {
+	for _, chart := range render.Charts {
+		t.Run(chart, func(t *testing.T) {
+			r := renderChart(t, chart, values(t, `
+extraObjects:
+  - apiVersion: v1
+    kind: Secret
+    metadata:
+      name: "{{ .Release.Name }}-login"
+    stringData:
+      password: placeholder
+  - |
+    apiVersion: policy/v1
+    kind: PodDisruptionBudget
+    metadata:
+      name: {{ .Release.Name }}-pdb
+    spec:
+      maxUnavailable: 1
+      selector:
+        matchLabels:
+          app.kubernetes.io/instance: {{ .Release.Name }}
+`))
+			secrets := render.Objects[*corev1.Secret](r)
+			require.Len(t, secrets, 1)
+			assert.Equal(t, "osmo-login", secrets[0].Name)
+			assert.Equal(t, "placeholder", secrets[0].StringData["password"])
+			pdbs := render.Objects[*policyv1.PodDisruptionBudget](r)
+			require.Len(t, pdbs, 1)
+			assert.Equal(t, "osmo-pdb", pdbs[0].Name)
+			assert.Equal(t, "osmo", pdbs[0].Spec.Selector.MatchLabels["app.kubernetes.io/instance"])
+
+			_, err := renderE(chart, values(t, "extraObjects: [{apiVersion: v1, metadata: {name: x}}]"), release)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "extraObjects")
 		})
 	}
 }

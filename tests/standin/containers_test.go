@@ -8,6 +8,7 @@ package standin_test
 
 import (
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -384,6 +385,34 @@ var knownDisagreements = []known{
 	},
 }
 
+// mounted reports whether a file of the container lies under one of its mounts.
+func mounted(c corev1.Container, file string) bool {
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == file || strings.HasPrefix(file, strings.TrimSuffix(m.MountPath, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// loginProblems: the backend operators read their login secret's file as they
+// start (osmoprogram.Credential); it must be on a mount (the chart's Secret).
+func loginProblems(s started) []string {
+	if s.inv == nil {
+		return nil
+	}
+	_, err := osmoprogram.Credential(s.inv, func(file string) ([]byte, error) {
+		if mounted(s.c, file) {
+			return []byte("mounted"), nil
+		}
+		return nil, fs.ErrNotExist
+	})
+	if err != nil {
+		return []string{fmt.Sprintf("%s cannot log in at start: %v", s.program, err)}
+	}
+	return nil
+}
+
 // configFileProblems: StaticConfig.load opens each --config file at start.
 func configFileProblems(s started) []string {
 	if s.inv == nil {
@@ -391,13 +420,7 @@ func configFileProblems(s started) []string {
 	}
 	var out []string
 	for _, file := range s.inv.ConfigFiles {
-		mounted := false
-		for _, m := range s.c.VolumeMounts {
-			if m.MountPath == file || strings.HasPrefix(file, strings.TrimSuffix(m.MountPath, "/")+"/") {
-				mounted = true
-			}
-		}
-		if !mounted {
+		if !mounted(s.c, file) {
 			out = append(out, fmt.Sprintf("%s opens --config %s at start and nothing is mounted there", s.program, file))
 		}
 	}
@@ -406,8 +429,8 @@ func configFileProblems(s started) []string {
 
 // TestStandinEveryChartStartsPrograms renders every chart × scenario and OSMO
 // values file and parses every OSMO container's program: all must be accepted,
-// every probe must reach what the program serves, and every --config file must
-// be mounted, except the known disagreements above. Each program must be started
+// every probe must reach what the program serves, every --config file must
+// be mounted, and so must every backend operator's login file, except the known disagreements above. Each program must be started
 // somewhere, so a chart change that stops starting one is noticed.
 func TestStandinEveryChartStartsPrograms(t *testing.T) {
 	var mu sync.Mutex
@@ -427,7 +450,7 @@ func TestStandinEveryChartStartsPrograms(t *testing.T) {
 					if s.err != nil {
 						problems = append(problems, fmt.Sprintf("refused: %v", s.err))
 					} else {
-						problems = append(append(problems, probeProblems(s)...), configFileProblems(s)...)
+						problems = append(append(append(problems, probeProblems(s)...), configFileProblems(s)...), loginProblems(s)...)
 					}
 					for _, problem := range problems {
 						mine := -1
