@@ -164,7 +164,7 @@ tools=(
   # The OCI runtime filter the kind provider's own Docker engine and the node's containerd run (cmd/runc-capfilter).
   "runc-capfilter - recipe_runc_capfilter ../cmd/runc-capfilter"
   # The kind node image (make kind-image): its key covers the builder and what it packs.
-  "kind-image ${KUBERNETES} recipe_kind_image kindimage,../cmd/runc-capfilter,kubernetes-node,coredns,cni-plugins,local-path-provisioner,../cmd/osmo-standin,../harness/osmoprogram,../harness/envoyconfig,../harness/standinimage,cri-tools"
+  "kind-image ${KUBERNETES} recipe_kind_image kindimage,../cmd/runc-capfilter,kubernetes-node,coredns,cni-plugins,local-path-provisioner,../cmd/osmo-standin,../harness/osmoprogram,../harness/envoyconfig,../harness/standinimage,cri-tools,azure-webhook,eks-webhook,../harness/versions"
 )
 
 # with_versions TEXT: TEXT with every pinned version written in for ${NAME} and

@@ -35,6 +35,9 @@ type KindOptions struct {
 	NodeImage string
 	// Name is the cluster name; "" derives one from the program and its pid.
 	Name string
+	// AfterStart runs once the cluster is ready, before Start returns, to add
+	// what runs inside it (the identity webhooks); an error deletes the cluster.
+	AfterStart []func(ctx context.Context, k *Kind) error
 }
 
 // Kind is a kind cluster created for this run and deleted at Stop, on the
@@ -115,7 +118,15 @@ func startKind(ctx context.Context, opts Options) (k *Kind, err error) {
 	lbCtx, cancel := context.WithCancel(context.Background())
 	k.stopLoadBalancers = cancel
 	go ServeLoadBalancers(lbCtx, k.client)
-	return k, WaitReady(ctx, k.client)
+	if err := WaitReady(ctx, k.client); err != nil {
+		return k, err
+	}
+	for _, hook := range opts.Kind.AfterStart {
+		if err := hook(ctx, k); err != nil {
+			return k, err
+		}
+	}
+	return k, nil
 }
 
 // loadStandinImages loads the OSMO stand-in images (`make kind-image` writes

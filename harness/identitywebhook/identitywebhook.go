@@ -1,9 +1,13 @@
-// Package identitywebhook runs the real cloud identity webhooks beside a local
-// cluster, as host processes sharing its lifecycle: the Azure Workload Identity
-// webhook and the EKS pod identity webhook (versions pinned in package
-// versions), built from their Go modules by `make tools`. Each serves a
-// certificate signed by the cluster's CA and is registered with a URL MutatingWebhookConfiguration, so the API
-// server calls it for every pod it admits, as in AKS and EKS.
+// Package identitywebhook runs the real cloud identity webhooks, the Azure
+// Workload Identity webhook and the EKS pod identity webhook (versions pinned
+// in package versions), built from their Go modules by `make tools`, so the
+// API server calls them for every pod it admits, as in AKS and EKS.
+//
+// Beside a local cluster (Start) they run as host processes sharing its
+// lifecycle, each serving a certificate signed by the cluster's CA and
+// registered with a URL MutatingWebhookConfiguration. In a kind cluster
+// (InCluster) they run as Deployments behind Services, from their projects'
+// own manifests and images of the same binaries.
 package identitywebhook
 
 import (

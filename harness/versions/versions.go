@@ -67,6 +67,20 @@ var KindNodeImage = LocalRegistry + "kind-node:" + string(Kubernetes)
 // so they are loaded, never pulled.
 const LocalRegistry = "osmo-charts.local/"
 
+// Images of the cloud identity webhooks, built of the pinned binaries into the
+// kind node image, which the webhooks run from in a kind cluster.
+var (
+	AzureWebhookImage = LocalRegistry + "azure-wi-webhook:" + string(AzureWorkloadIdentity)
+	EKSWebhookImage   = LocalRegistry + "amazon-eks-pod-identity-webhook:" + string(EKSPodIdentityWebhook)
+)
+
+// The webhooks' own deployment manifests, which `make kind-image` copies from
+// their modules into .bin beside the node image.
+const (
+	AzureWebhookManifest = "azure-wi-webhook.yaml"
+	EKSWebhookManifest   = "eks-pod-identity-webhook.yaml"
+)
+
 // KindEtcdImageTag is the tag of the etcd image the kind node image carries
 // (registry.k8s.io/etcd, as kubeadm names it): the pinned etcd.
 func KindEtcdImageTag() string { return Etcd.WithoutV() + "-0" }

@@ -14,12 +14,16 @@
 package kind_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/identitywebhook"
 )
 
 func TestMain(m *testing.M) {
-	clustertest.Main(m, cluster.Options{Provider: cluster.ProviderKind})
+	clustertest.Main(m, cluster.Options{Provider: cluster.ProviderKind, Kind: cluster.KindOptions{
+		AfterStart: []func(context.Context, *cluster.Kind) error{identitywebhook.InCluster(identitywebhook.Options{})},
+	}})
 }

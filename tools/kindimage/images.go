@@ -82,6 +82,12 @@ func (b *builder) imageList() []image {
 			entrypoint: []string{"/usr/bin/local-path-provisioner"}},
 		image{name: busyboxImage(), fromRootfs: []string{"usr/bin/busybox"}, links: b.busyboxLinks(),
 			entrypoint: []string{"/bin/sh"}},
+		// The identity webhooks, which harness/identitywebhook deploys into a kind cluster
+		// with their projects' own manifests (webhooks.go): the programs where those run them.
+		image{name: versions.AzureWebhookImage, bins: map[string]string{"azure-wi-webhook": "manager"},
+			entrypoint: []string{"/manager"}},
+		image{name: versions.EKSWebhookImage, bins: map[string]string{"amazon-eks-pod-identity-webhook": "webhook"},
+			entrypoint: []string{"/webhook"}},
 	)
 	return list
 }

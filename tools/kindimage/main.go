@@ -78,6 +78,7 @@ func build(ctx context.Context, bin, out, work string) (err error) {
 		{"node files", b.nodeFiles},
 		{"images", b.images},
 		{"standin images", b.standinImages},
+		{"webhook files", b.webhookManifests},
 		{"node image", b.nodeImage},
 		{"save", b.save},
 	}
