@@ -21,7 +21,7 @@ import (
 func (b *builder) webhookManifests(ctx context.Context) error {
 	sources := []struct {
 		wrapper, module, out string
-		files               []string
+		files                []string
 	}{
 		{"azure-webhook", "github.com/Azure/azure-workload-identity", versions.AzureWebhookManifest, []string{"deploy/azure-wi-webhook.yaml"}},
 		{"eks-webhook", "github.com/aws/amazon-eks-pod-identity-webhook", versions.EKSWebhookManifest,
