@@ -9,6 +9,11 @@
 // files) until SIGTERM. progress_check checks the progress files as the real one
 // does and exits 0 or 1.
 //
+// With a cloud identity in its environment (the webhooks' AZURE_* or AWS_*
+// variables), it exchanges the projected token with the real SDK until the
+// cloud accepts it, and serves the outcome on every HTTP listener at
+// /osmo-standin/identity (identity.go).
+//
 // Installed as envoy, it stands in for the gateway's Envoy (envoy*.go): Envoy's
 // command line, the bootstrap and the xDS files it names decoded strictly and
 // validated (harness/envoyconfig), the admin address's /ready, and on each
@@ -100,6 +105,7 @@ func run(ctx context.Context, argv []string, env map[string]string, stdout, stde
 			return 1
 		}
 	}
+	startIdentity(ctx, env, stdout)
 	if err := serve(ctx, serves); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", inv.Program, err)
 		return 1

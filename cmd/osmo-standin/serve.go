@@ -97,6 +97,7 @@ func handler(l osmoprogram.Listener) http.Handler {
 		mux.HandleFunc("/grpc.health.v1.Health/Check", grpcHealth)
 		return mux
 	}
+	mux.HandleFunc("GET "+identityPath, identityHandler)
 	for _, path := range l.Paths {
 		if versionPaths[path] {
 			mux.HandleFunc("GET "+path, versionHandler)

@@ -60,6 +60,9 @@ func (e Exchange) OK() bool { return e.Result == resultOK }
 type Server struct {
 	// Now is the clock tokens are checked against; nil means time.Now.
 	Now func() time.Time
+	// Addr is the IP address to listen on; "" means 127.0.0.1. Another
+	// address (a kind network's gateway, for pods) is added to the certificate.
+	Addr string
 
 	mu           sync.Mutex
 	entra        map[entraApp][]EntraCredential
@@ -85,7 +88,8 @@ func (s *Server) now() time.Time {
 }
 
 // Start generates a CA (testca) and a serving certificate for 127.0.0.1, ::1
-// and localhost, and serves HTTPS on a random 127.0.0.1 port until Stop.
+// and localhost (and Addr), and serves HTTPS on a random port of Addr
+// (127.0.0.1 by default) until Stop.
 // Tests use cloudststest.Start, which also fails the test on a leak.
 func (s *Server) Start(ctx context.Context) error {
 	if s.http != nil {
@@ -95,14 +99,20 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cloudsts stand-in: generating its CA: %w", err)
 	}
-	cert, err := ca.ServingCert()
+	addr, hosts := s.Addr, testca.LoopbackNames
+	if addr == "" {
+		addr = "127.0.0.1"
+	} else {
+		hosts = append(slices.Clone(hosts), addr)
+	}
+	cert, err := ca.ServingCert(hosts...)
 	if err != nil {
 		return fmt.Errorf("cloudsts stand-in: generating its certificate: %w", err)
 	}
 	var lc net.ListenConfig
-	listener, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	listener, err := lc.Listen(ctx, "tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
-		return fmt.Errorf("cloudsts stand-in: listening on 127.0.0.1: %w", err)
+		return fmt.Errorf("cloudsts stand-in: listening on %s: %w", addr, err)
 	}
 	s.caPEM = ca.CertPEM()
 	s.listener = listener

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -397,4 +398,21 @@ func lastLines(text string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// HostAddress is this machine's address on the kind network (its gateway):
+// where a process of the test listens for the cluster's pods (the cloud
+// stand-ins), reached from a pod through its node, which masquerades pod
+// traffic (the CNI's ipMasq), over the network's bridge.
+func (k *Kind) HostAddress(ctx context.Context) (string, error) {
+	out, err := k.engine.Output(ctx, "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}")
+	if err != nil {
+		return "", err
+	}
+	for _, gateway := range strings.Fields(out) {
+		if ip := net.ParseIP(gateway); ip != nil && ip.To4() != nil {
+			return gateway, nil
+		}
+	}
+	return "", fmt.Errorf("kind network: no IPv4 gateway in %q", out)
 }

@@ -2,7 +2,11 @@ package kind_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +18,13 @@ import (
 
 	"github.com/osmo-wi/charts/harness/chartdir"
 	"github.com/osmo-wi/charts/harness/cloud"
+	"github.com/osmo-wi/charts/harness/cloudsts"
+	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/exchange"
 	"github.com/osmo-wi/charts/harness/identitywebhook"
 	"github.com/osmo-wi/charts/harness/podspec"
+	"github.com/osmo-wi/charts/harness/poll"
 	"github.com/osmo-wi/charts/harness/project"
 )
 
@@ -30,15 +38,16 @@ import (
 func TestIdentityWebhooksInjectOnKind(t *testing.T) {
 	cases := []struct {
 		scenario, tokenEnv, audience string
+		provider                     cloud.Provider
 		env                          map[string]string
 		lifetime                     time.Duration
 		labels                       map[string]string
 	}{
-		{"aks-workload-identity-shortcut", cloud.EnvAzureTokenFile, cloud.AzureAudience,
+		{"aks-workload-identity-shortcut", cloud.EnvAzureTokenFile, cloud.AzureAudience, cloud.Azure,
 			map[string]string{cloud.EnvAzureClientID: "6f2a8c1e-3b4d-4e5f-9a7b-0c1d2e3f4a5b", cloud.EnvAzureTenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
-				cloud.EnvAzureAuthorityHost: "https://login.microsoftonline.com/"},
+				cloud.EnvAzureAuthorityHost: ""}, // the stand-in's, set below
 			time.Hour, map[string]string{cloud.AzureUseLabel: "true"}},
-		{"eks-irsa", cloud.EnvAWSTokenFile, cloud.AWSAudience,
+		{"eks-irsa", cloud.EnvAWSTokenFile, cloud.AWSAudience, cloud.AWS,
 			map[string]string{cloud.EnvAWSRoleARN: "arn:aws:iam::111122223333:role/osmo-runtime", cloud.EnvAWSRegion: identitywebhook.DefaultAWSRegion,
 				"AWS_STS_REGIONAL_ENDPOINTS": "regional"},
 			24 * time.Hour, nil},
@@ -48,11 +57,16 @@ func TestIdentityWebhooksInjectOnKind(t *testing.T) {
 	require.NoError(t, err)
 	helm := chartdir.HelmIn(filepath.Dir(charts))
 	helm.Kubeconfig = c.KubeconfigPath()
+	issuer := kindIssuer(t, c)
 	for _, tc := range cases {
 		t.Run(tc.scenario, func(t *testing.T) {
+			if _, ok := tc.env[cloud.EnvAzureAuthorityHost]; ok {
+				tc.env[cloud.EnvAzureAuthorityHost] = standIn.EntraAuthorityHost()
+			}
 			ns := clustertest.Namespace(t, c, "restricted")
 			out, err := helm.InstallE(t.Context(), ns, "osmo-web-ui", filepath.Join(charts, "web-ui"),
-				project.Path("charts/web-ui/ci/01-default-values.yaml"), project.Path("values-examples", tc.scenario, "web-ui.yaml"))
+				project.Path("charts/web-ui/ci/01-default-values.yaml"), project.Path("values-examples", tc.scenario, "web-ui.yaml"),
+				trustStandIn(t, c, ns, tc.scenario))
 			require.NoError(t, err, out)
 			t.Cleanup(func() { _, _ = helm.UninstallE(context.Background(), ns, "osmo-web-ui") })
 
@@ -92,6 +106,82 @@ func TestIdentityWebhooksInjectOnKind(t *testing.T) {
 			assert.Equal(t, []any{tc.audience}, claims["aud"])
 			assert.Equal(t, "system:serviceaccount:"+ns+":"+account, claims["sub"])
 			assert.InDelta(t, tc.lifetime.Seconds(), claims["exp"].(float64)-claims["iat"].(float64), 1, "token lifetime")
+
+			// The cloud trusts the account (as an operator registers it), and the
+			// program in the web UI's pod exchanges its token with the real SDK.
+			pod := pods.Items[0]
+			fed, err := exchange.FederationFor(t.Context(), c.Client(), &pod, issuer, exchange.Options{})
+			require.NoError(t, err)
+			require.NoError(t, fed.Register(standIn))
+			var report struct {
+				Provider, Identity, Error string
+				OK                        bool
+				Attempts                  int
+			}
+			port := pod.Spec.Containers[0].Ports[0].ContainerPort
+			wait(t, time.Minute, "the pod's program exchanges its token", func(ctx context.Context) (bool, error) {
+				raw, err := c.Client().CoreV1().Pods(ns).ProxyGet("http", pod.Name, strconv.Itoa(int(port)), "/osmo-standin/identity", nil).DoRaw(ctx)
+				if err != nil {
+					return false, poll.NotYet("%v", err)
+				}
+				if err := json.Unmarshal(raw, &report); err != nil {
+					return false, poll.Stop(fmt.Errorf("%s: %w", raw, err))
+				}
+				if !report.OK {
+					return false, poll.NotYet("attempt %d: %s", report.Attempts, report.Error)
+				}
+				return true, nil
+			})
+			assert.Equal(t, string(tc.provider), report.Provider)
+			var seen bool
+			for _, e := range standIn.ExchangesFor(tc.provider) {
+				if e.OK() && e.Subject == "system:serviceaccount:"+ns+":"+account {
+					seen = true
+					assert.Equal(t, issuer.URL, e.Issuer)
+					assert.Equal(t, []string{tc.audience}, e.Audience)
+				}
+			}
+			assert.True(t, seen, "the stand-in issued a credential for %s's token", account)
 		})
 	}
+}
+
+// kindIssuer is the kind cluster's service account issuer as a cloud
+// registers it: tokens carry the issuer its discovery document names
+// (https://kubernetes.default.svc.cluster.local), whose discovery and keys
+// the stand-in reads from the API server's address here.
+func kindIssuer(t *testing.T, c cluster.Cluster) cloudsts.Issuer {
+	t.Helper()
+	raw, err := c.Client().Discovery().RESTClient().Get().AbsPath("/.well-known/openid-configuration").DoRaw(t.Context())
+	require.NoError(t, err)
+	var discovery struct{ Issuer string }
+	require.NoError(t, json.Unmarshal(raw, &discovery))
+	config := c.RESTConfig()
+	return cloudsts.Issuer{URL: discovery.Issuer, DiscoveryURL: config.Host, CAPEM: config.CAData}
+}
+
+// trustStandIn is a values file for the web UI that lets its program reach
+// the cloud stand-in as an operator with a private CA or a private STS
+// endpoint would: the stand-in's CA from a ConfigMap as SSL_CERT_FILE (Go's
+// and the SDKs' trust store) and, for AWS, AWS_ENDPOINT_URL_STS.
+func trustStandIn(t *testing.T, c cluster.Cluster, ns, scenario string) string {
+	t.Helper()
+	_, err := c.Client().CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "cloud-standin-ca"},
+		Data:       map[string]string{"ca.crt": string(standIn.CAPEM())},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	envs := []map[string]string{{"name": "SSL_CERT_FILE", "value": "/etc/cloud-standin/ca.crt"}}
+	if scenario == "eks-irsa" {
+		envs = append(envs, map[string]string{"name": "AWS_ENDPOINT_URL_STS", "value": standIn.AWSEndpoint()})
+	}
+	values, err := json.Marshal(map[string]any{"services": map[string]any{"ui": map[string]any{
+		"extraEnvs":         envs,
+		"extraVolumes":      []any{map[string]any{"name": "cloud-standin-ca", "configMap": map[string]any{"name": "cloud-standin-ca"}}},
+		"extraVolumeMounts": []any{map[string]any{"name": "cloud-standin-ca", "mountPath": "/etc/cloud-standin", "readOnly": true}},
+	}}})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "trust-standin.yaml")
+	require.NoError(t, os.WriteFile(path, values, 0o600))
+	return path
 }

@@ -15,15 +15,36 @@ package kind_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
+	"github.com/osmo-wi/charts/harness/chartdir"
+	"github.com/osmo-wi/charts/harness/cloudsts"
 	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/cluster/clustertest"
 	"github.com/osmo-wi/charts/harness/identitywebhook"
 )
 
+// standIn answers for Entra ID and AWS STS (which cannot be reached here) to
+// the pods of the kind cluster: it listens on this machine's address on the
+// kind network, and the Azure webhook injects it as AZURE_AUTHORITY_HOST.
+var standIn = &cloudsts.Server{}
+
 func TestMain(m *testing.M) {
-	clustertest.Main(m, cluster.Options{Provider: cluster.ProviderKind, Kind: cluster.KindOptions{
-		AfterStart: []func(context.Context, *cluster.Kind) error{identitywebhook.InCluster(identitywebhook.Options{})},
+	code := clustertest.Run(m, cluster.Options{Provider: cluster.ProviderKind, Kind: cluster.KindOptions{
+		AfterStart: []func(context.Context, *cluster.Kind) error{func(ctx context.Context, k *cluster.Kind) error {
+			addr, err := k.HostAddress(ctx)
+			if err != nil {
+				return err
+			}
+			standIn.Addr = addr
+			if err := standIn.Start(ctx); err != nil {
+				return err
+			}
+			return identitywebhook.InCluster(identitywebhook.Options{AzureAuthorityHost: standIn.EntraAuthorityHost()})(ctx, k)
+		}},
 	}})
+	_ = standIn.Stop()
+	chartdir.RemoveShared()
+	os.Exit(code)
 }

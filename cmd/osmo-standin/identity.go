@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/osmo-wi/charts/harness/cloud"
+)
+
+// identityPath serves the pod's cloud identity report on every HTTP listener
+// of a stand-in program.
+const identityPath = "/osmo-standin/identity"
+
+// azureScope is what the exchange asks Entra ID for (any scope proves the
+// federated credential; OSMO's storage clients ask for their own).
+const azureScope = "https://management.azure.com/.default"
+
+// identityReport is the outcome of exchanging the kubelet-projected token, as
+// the program's cloud SDK would when it first reaches its cloud: with the real
+// SDK (azidentity's workload identity credential, aws-sdk-go-v2's default
+// chain), from this process's own environment, which the webhook injected.
+type identityReport struct {
+	Provider cloud.Provider `json:"provider"`           // "" when the pod carries no identity
+	Identity string         `json:"identity"`           // tenant/client ID, or the role ARN
+	OK       bool           `json:"ok"`                 // the cloud issued an access token
+	Error    string         `json:"error,omitempty"`    // the SDK's last error
+	Attempts int            `json:"attempts"`           // exchanges tried
+	Settings []string       `json:"settings,omitempty"` // what the exchange sets beyond the environment
+}
+
+var identity struct {
+	mu     sync.Mutex
+	report identityReport
+}
+
+// startIdentity exchanges the pod's token in the background until the cloud
+// accepts it (the federation may be registered after the pod starts) or ctx
+// ends, every 2 s; the latest outcome is on identityPath.
+func startIdentity(ctx context.Context, env map[string]string, log io.Writer) {
+	exchange, report := identityExchange(env)
+	identity.mu.Lock()
+	identity.report = report
+	identity.mu.Unlock()
+	if exchange == nil {
+		return
+	}
+	go func() {
+		for attempt := 1; ; attempt++ {
+			err := exchange(ctx)
+			identity.mu.Lock()
+			identity.report.Attempts, identity.report.OK, identity.report.Error = attempt, err == nil, ""
+			if err != nil {
+				identity.report.Error = err.Error()
+			}
+			line, _ := json.Marshal(map[string]any{"standin": "osmo-standin", "identity": identity.report})
+			identity.mu.Unlock()
+			if err == nil || attempt == 1 {
+				fmt.Fprintln(log, string(line))
+			}
+			if err == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}()
+}
+
+// identityExchange picks the cloud from the environment, as the SDKs do.
+func identityExchange(env map[string]string) (func(context.Context) error, identityReport) {
+	switch {
+	case env[cloud.EnvAzureTokenFile] != "":
+		report := identityReport{Provider: cloud.Azure, Identity: env[cloud.EnvAzureTenantID] + "/" + env[cloud.EnvAzureClientID],
+			Settings: []string{"DisableInstanceDiscovery: the authority is AZURE_AUTHORITY_HOST's, which Microsoft's instance discovery does not know"}}
+		return func(ctx context.Context) error {
+			cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{DisableInstanceDiscovery: true})
+			if err != nil {
+				return err
+			}
+			_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{azureScope}})
+			return err
+		}, report
+	case env[cloud.EnvAWSTokenFile] != "":
+		report := identityReport{Provider: cloud.AWS, Identity: env[cloud.EnvAWSRoleARN]}
+		return func(ctx context.Context) error {
+			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			if err != nil {
+				return err
+			}
+			creds, err := cfg.Credentials.Retrieve(ctx)
+			if err == nil && creds.SessionToken == "" {
+				err = errors.New("STS returned no session token")
+			}
+			return err
+		}, report
+	}
+	return nil, identityReport{Error: "no cloud identity in the environment"}
+}
+
+func identityHandler(w http.ResponseWriter, _ *http.Request) {
+	identity.mu.Lock()
+	defer identity.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(identity.report)
+}
