@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -115,4 +117,33 @@ func identityHandler(w http.ResponseWriter, _ *http.Request) {
 	defer identity.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(identity.report)
+}
+
+// identityMain is `osmo-standin identity [--listen ADDR]`: the exchange
+// alone, its report served at identityPath on ADDR (default :8080).
+func identityMain(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("identity", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	listen := flags.String("listen", ":8080", "address to serve "+identityPath+" on")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "identity:", err)
+		return 1
+	}
+	startIdentity(ctx, env, stdout)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+identityPath, identityHandler)
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = server.Close()
+	}()
+	if err := server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(stderr, "identity:", err)
+		return 1
+	}
+	return 0
 }

@@ -14,6 +14,9 @@
 // cloud accepts it, and serves the outcome on every HTTP listener at
 // /osmo-standin/identity (identity.go).
 //
+// Run as `osmo-standin identity [--listen ADDR]`, it only does that: the
+// workload of a workflow pod proving the identity OSMO's pod template gave it.
+//
 // Installed as envoy, it stands in for the gateway's Envoy (envoy*.go): Envoy's
 // command line, the bootstrap and the xDS files it names decoded strictly and
 // validated (harness/envoyconfig), the admin address's /ready, and on each
@@ -68,7 +71,7 @@ func run(ctx context.Context, argv []string, env map[string]string, stdout, stde
 	program, args := filepath.Base(argv[0]), argv[1:]
 	if program == "osmo-standin" {
 		if len(args) == 0 {
-			fmt.Fprintf(stderr, "usage: osmo-standin <program> [args...]\nprograms: %s\n", strings.Join(append(osmoprogram.Names(), "envoy", "wget"), ", "))
+			fmt.Fprintf(stderr, "usage: osmo-standin <program> [args...]\nprograms: %s\n", strings.Join(append(osmoprogram.Names(), "envoy", "wget", "identity"), ", "))
 			return 2
 		}
 		program, args = filepath.Base(args[0]), args[1:]
@@ -78,6 +81,8 @@ func run(ctx context.Context, argv []string, env map[string]string, stdout, stde
 		return envoyMain(ctx, args, stdout, stderr)
 	case "wget":
 		return wgetMain(ctx, args, env, stdout, stderr)
+	case "identity":
+		return identityMain(ctx, args, env, stdout, stderr)
 	}
 	inv, err := osmoprogram.ParseWithFiles(program, args, env, os.ReadFile)
 	var refused *osmoprogram.Error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,8 +25,11 @@ import (
 	"github.com/osmo-wi/charts/harness/exchange"
 	"github.com/osmo-wi/charts/harness/identitywebhook"
 	"github.com/osmo-wi/charts/harness/podspec"
+	"github.com/osmo-wi/charts/harness/podtemplate"
 	"github.com/osmo-wi/charts/harness/poll"
 	"github.com/osmo-wi/charts/harness/project"
+	"github.com/osmo-wi/charts/harness/render"
+	"github.com/osmo-wi/charts/harness/standinimage"
 )
 
 // The Azure and EKS webhooks run in the kind cluster as their projects deploy
@@ -113,35 +117,9 @@ func TestIdentityWebhooksInjectOnKind(t *testing.T) {
 			fed, err := exchange.FederationFor(t.Context(), c.Client(), &pod, issuer, exchange.Options{})
 			require.NoError(t, err)
 			require.NoError(t, fed.Register(standIn))
-			var report struct {
-				Provider, Identity, Error string
-				OK                        bool
-				Attempts                  int
-			}
-			port := pod.Spec.Containers[0].Ports[0].ContainerPort
-			wait(t, time.Minute, "the pod's program exchanges its token", func(ctx context.Context) (bool, error) {
-				raw, err := c.Client().CoreV1().Pods(ns).ProxyGet("http", pod.Name, strconv.Itoa(int(port)), "/osmo-standin/identity", nil).DoRaw(ctx)
-				if err != nil {
-					return false, poll.NotYet("%v", err)
-				}
-				if err := json.Unmarshal(raw, &report); err != nil {
-					return false, poll.Stop(fmt.Errorf("%s: %w", raw, err))
-				}
-				if !report.OK {
-					return false, poll.NotYet("attempt %d: %s", report.Attempts, report.Error)
-				}
-				return true, nil
-			})
+			report := identityReport(t, c, ns, pod.Name, int(pod.Spec.Containers[0].Ports[0].ContainerPort))
 			assert.Equal(t, string(tc.provider), report.Provider)
-			var seen bool
-			for _, e := range standIn.ExchangesFor(tc.provider) {
-				if e.OK() && e.Subject == "system:serviceaccount:"+ns+":"+account {
-					seen = true
-					assert.Equal(t, issuer.URL, e.Issuer)
-					assert.Equal(t, []string{tc.audience}, e.Audience)
-				}
-			}
-			assert.True(t, seen, "the stand-in issued a credential for %s's token", account)
+			assertExchanged(t, tc.provider, ns, account, issuer.URL, tc.audience)
 		})
 	}
 }
@@ -175,13 +153,150 @@ func trustStandIn(t *testing.T, c cluster.Cluster, ns, scenario string) string {
 	if scenario == "eks-irsa" {
 		envs = append(envs, map[string]string{"name": "AWS_ENDPOINT_URL_STS", "value": standIn.AWSEndpoint()})
 	}
-	values, err := json.Marshal(map[string]any{"services": map[string]any{"ui": map[string]any{
+	return writeJSON(t, map[string]any{"services": map[string]any{"ui": map[string]any{
 		"extraEnvs":         envs,
 		"extraVolumes":      []any{map[string]any{"name": "cloud-standin-ca", "configMap": map[string]any{"name": "cloud-standin-ca"}}},
 		"extraVolumeMounts": []any{map[string]any{"name": "cloud-standin-ca", "mountPath": "/etc/cloud-standin", "readOnly": true}},
 	}}})
+}
+
+// standinIdentity is what a stand-in serves at /osmo-standin/identity.
+type standinIdentity struct {
+	Provider, Identity, Error string
+	OK                        bool
+	Attempts                  int
+}
+
+// identityReport waits until the stand-in in a pod reports an accepted
+// exchange, read through the API server's pod proxy, and returns the report.
+func identityReport(t *testing.T, c cluster.Cluster, ns, pod string, port int) standinIdentity {
+	t.Helper()
+	var report standinIdentity
+	wait(t, time.Minute, fmt.Sprintf("the program in %s (port %d) exchanges its token", pod, port), func(ctx context.Context) (bool, error) {
+		raw, err := c.Client().CoreV1().Pods(ns).ProxyGet("http", pod, strconv.Itoa(port), "/osmo-standin/identity", nil).DoRaw(ctx)
+		if err != nil {
+			return false, poll.NotYet("%v", err)
+		}
+		if err := json.Unmarshal(raw, &report); err != nil {
+			return false, poll.Stop(fmt.Errorf("%s: %w", raw, err))
+		}
+		if !report.OK {
+			return false, poll.NotYet("attempt %d: %s", report.Attempts, report.Error)
+		}
+		return true, nil
+	})
+	return report
+}
+
+// assertExchanged: the cloud stand-in issued a credential for a token of the
+// account, with the issuer and audience the cloud registered.
+func assertExchanged(t *testing.T, provider cloud.Provider, ns, account, issuer, audience string) {
+	t.Helper()
+	var seen bool
+	for _, e := range standIn.ExchangesFor(provider) {
+		if e.OK() && e.Subject == "system:serviceaccount:"+ns+":"+account {
+			seen = true
+			assert.Equal(t, issuer, e.Issuer)
+			assert.Equal(t, []string{audience}, e.Audience)
+		}
+	}
+	assert.True(t, seen, "the %s stand-in issued a credential for %s's token", provider, account)
+}
+
+// The workflow pod OSMO's backend creates from the service chart's pod
+// templates (the workflow-pod-identity example: the Azure webhook's label and
+// the osmo-workflow account the backend-operator release creates, annotated
+// with the managed identity) runs on kind, and both its containers exchange
+// the token the webhook projected, with the real SDK, from inside the pod.
+func TestWorkflowPodProvesItsIdentityOnKind(t *testing.T) {
+	c := clustertest.Shared(t)
+	charts, err := chartdir.Shared()
 	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "trust-standin.yaml")
-	require.NoError(t, os.WriteFile(path, values, 0o600))
+	helm := chartdir.HelmIn(filepath.Dir(charts))
+	helm.Kubeconfig = c.KubeconfigPath()
+	ns := clustertest.Namespace(t, c, "restricted")
+	example := func(chart string) string {
+		return project.Path("values-examples", "workflow-pod-identity", chart+".yaml")
+	}
+
+	// Workflows in this namespace (the ci values put them in default).
+	out, err := helm.InstallE(t.Context(), ns, "osmo-backend-operator", filepath.Join(charts, "backend-operator"),
+		project.Path("charts/backend-operator/ci/01-default-values.yaml"), example("backend-operator"),
+		writeJSON(t, map[string]any{"global": map[string]any{"backendNamespace": ns}}))
+	require.NoError(t, err, out)
+	t.Cleanup(func() { _, _ = helm.UninstallE(context.Background(), ns, "osmo-backend-operator") })
+
+	// The service chart's config.yaml, as the OSMO service reads it; the ctrl
+	// container's request cut from 1 CPU to fit the 2-core node.
+	small := writeJSON(t, map[string]any{"services": map[string]any{"configs": map[string]any{"podTemplates": map[string]any{
+		"default_ctrl": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "osmo-ctrl",
+			"resources": map[string]any{"requests": map[string]any{"cpu": "50m", "memory": "64Mi"}}}}}},
+	}}}})
+	rendered, err := render.RenderFiles("service", render.Release{Name: "osmo-service", Namespace: ns}, example("service"), small)
+	require.NoError(t, err)
+	var config podtemplate.Config
+	for _, cm := range render.Objects[*corev1.ConfigMap](rendered) {
+		if strings.HasSuffix(cm.Name, "-configs") {
+			config, err = podtemplate.ParseConfig(cm.Data["config.yaml"])
+			require.NoError(t, err)
+		}
+	}
+	values := maps.Clone(podtemplate.SampleValues)
+	values["USER_CPU"] = "50m"
+	pod, err := config.WorkflowPod("default", values)
+	require.NoError(t, err)
+
+	// What the service adds: name, images (a stand-in that only proves its
+	// identity, as a user's workload might), a restricted security context;
+	// and the stand-in's CA, which a user's image would carry for its cloud.
+	_, err = c.Client().CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "cloud-standin-ca"}, Data: map[string]string{"ca.crt": string(standIn.CAPEM())},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	pod.Name = "workflow-task"
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr[int64](1000),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
+	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "cloud-standin-ca",
+		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cloud-standin-ca"}}}})
+	var image string
+	for _, s := range standinimage.List() {
+		if s.Kind == standinimage.OSMO && image == "" {
+			image = s.Reference // every OSMO stand-in image holds osmo-standin
+		}
+	}
+	ports := map[string]int{}
+	for i := range pod.Spec.Containers {
+		ctr := &pod.Spec.Containers[i]
+		ports[ctr.Name] = 8080 + i
+		ctr.Image = image
+		ctr.Command = []string{"osmo-standin", "identity", "--listen", ":" + strconv.Itoa(ports[ctr.Name])}
+		ctr.Env = append(ctr.Env, corev1.EnvVar{Name: "SSL_CERT_FILE", Value: "/etc/cloud-standin/ca.crt"})
+		ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: "cloud-standin-ca", MountPath: "/etc/cloud-standin", ReadOnly: true})
+		ctr.SecurityContext = &corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false), ReadOnlyRootFilesystem: ptr(true),
+			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+	}
+	require.Len(t, ports, 2, "the user and osmo-ctrl containers")
+	created, err := c.Client().CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{})
+	require.NoError(t, err, "the workflow pod is admitted in a restricted namespace")
+	assert.Equal(t, "osmo-workflow", created.Spec.ServiceAccountName)
+	waitReady(t, c.Client().CoreV1().Pods(ns), pod.Name)
+
+	fed, err := exchange.FederationFor(t.Context(), c.Client(), created, kindIssuer(t, c), exchange.Options{})
+	require.NoError(t, err)
+	require.NoError(t, fed.Register(standIn))
+	for name, port := range ports {
+		report := identityReport(t, c, ns, pod.Name, port)
+		assert.Equal(t, string(cloud.Azure), report.Provider, "container %s", name)
+		assert.Equal(t, "72f988bf-86f1-41af-91ab-2d7cd011db47/6f2a8c1e-3b4d-4e5f-9a7b-0c1d2e3f4a5b", report.Identity, "container %s: the webhook's tenant, the account's client ID", name)
+	}
+	assertExchanged(t, cloud.Azure, ns, "osmo-workflow", kindIssuer(t, c).URL, cloud.AzureAudience)
+}
+
+func writeJSON(t *testing.T, values map[string]any) string {
+	t.Helper()
+	data, err := json.Marshal(values)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "values.yaml")
+	require.NoError(t, os.WriteFile(path, data, 0o600))
 	return path
 }
