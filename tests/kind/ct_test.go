@@ -14,7 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/osmo-wi/charts/harness/chartdir"
+	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/cluster/clustertest"
+	"github.com/osmo-wi/charts/harness/helmcli"
 	"github.com/osmo-wi/charts/harness/project"
 )
 
@@ -46,10 +48,7 @@ func TestCTInstallOnKind(t *testing.T) {
 // the pods mount that nobody created keeps them from starting.
 func TestKindRefusesWhatOSMOWouldRefuse(t *testing.T) {
 	c := clustertest.Shared(t)
-	charts, err := chartdir.Shared()
-	require.NoError(t, err)
-	helm := chartdir.HelmIn(filepath.Dir(charts))
-	helm.Kubeconfig = c.KubeconfigPath()
+	charts, helm := sharedCharts(t, c)
 	ctx := t.Context()
 
 	t.Run("unknown flag", func(t *testing.T) {
@@ -109,4 +108,15 @@ func TestKindRefusesWhatOSMOWouldRefuse(t *testing.T) {
 			assert.NotEqual(t, corev1.PodRunning, p.Status.Phase, "%s runs without its Secret", p.Name)
 		}
 	})
+}
+
+// sharedCharts is the package's one CLI-ready copy of charts/ and the pinned
+// helm working on it against the cluster.
+func sharedCharts(t *testing.T, c cluster.Cluster) (string, helmcli.Helm) {
+	t.Helper()
+	charts, err := chartdir.Shared()
+	require.NoError(t, err)
+	helm := chartdir.HelmIn(filepath.Dir(charts))
+	helm.Kubeconfig = c.KubeconfigPath()
+	return charts, helm
 }

@@ -17,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/osmo-wi/charts/harness/chartdir"
 	"github.com/osmo-wi/charts/harness/cloud"
 	"github.com/osmo-wi/charts/harness/cloudsts"
 	"github.com/osmo-wi/charts/harness/cluster"
@@ -57,10 +56,7 @@ func TestIdentityWebhooksInjectOnKind(t *testing.T) {
 			24 * time.Hour, nil},
 	}
 	c := clustertest.Shared(t)
-	charts, err := chartdir.Shared()
-	require.NoError(t, err)
-	helm := chartdir.HelmIn(filepath.Dir(charts))
-	helm.Kubeconfig = c.KubeconfigPath()
+	charts, helm := sharedCharts(t, c)
 	issuer := kindIssuer(t, c)
 	for _, tc := range cases {
 		t.Run(tc.scenario, func(t *testing.T) {
@@ -210,10 +206,7 @@ func assertExchanged(t *testing.T, provider cloud.Provider, ns, account, issuer,
 // the token the webhook projected, with the real SDK, from inside the pod.
 func TestWorkflowPodProvesItsIdentityOnKind(t *testing.T) {
 	c := clustertest.Shared(t)
-	charts, err := chartdir.Shared()
-	require.NoError(t, err)
-	helm := chartdir.HelmIn(filepath.Dir(charts))
-	helm.Kubeconfig = c.KubeconfigPath()
+	charts, helm := sharedCharts(t, c)
 	ns := clustertest.Namespace(t, c, "restricted")
 	example := func(chart string) string {
 		return project.Path("values-examples", "workflow-pod-identity", chart+".yaml")

@@ -6,7 +6,10 @@
 // read-only root filesystem, Services resolve and answer through CoreDNS and
 // kube-proxy, and volumes bind through the default StorageClass. Then the
 // charts themselves: `ct install` of every ci values file, with the OSMO
-// stand-in images, and what keeps a chart's pod from running.
+// stand-in images, and what keeps a chart's pod from running; and identity:
+// the Azure and EKS webhooks in the cluster, and the pods' programs (a chart's
+// and a workflow pod's) exchanging their projected tokens with the real SDKs
+// against the cloud stand-ins.
 //
 // The cluster is kind on the node image `make kind-image` builds
 // (osmo-charts.local/kind-node), on the project's own Docker engine when
