@@ -47,7 +47,8 @@ import (
 )
 
 // checks run after the parse and before serving: what the real program would
-// find wrong when it starts (login.go: the operators' login file). An error
+// find wrong when it starts (login.go: the operators' login file; logfile.go:
+// the --log_dir file OSMO's logger opens). An error
 // exits 1. The --config files are read by the parse itself.
 var checks []func(ctx context.Context, inv *osmoprogram.Invocation, env map[string]string) error
 

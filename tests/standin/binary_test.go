@@ -79,8 +79,21 @@ type process struct {
 	done   chan error
 }
 
+// onHost is a rendered command line for a run on this machine: --log_dir
+// (the pod's /logs emptyDir) becomes a folder of the test's own.
+func onHost(t *testing.T, args []string) []string {
+	out := slices.Clone(args)
+	for i := range out {
+		if out[i] == "--log_dir" && i+1 < len(out) && strings.HasPrefix(out[i+1], "/logs") {
+			out[i+1] = filepath.Join(t.TempDir(), "logs")
+		}
+	}
+	return out
+}
+
 func startProgram(t *testing.T, program string, args []string, env map[string]string) *process {
 	t.Helper()
+	args = onHost(t, args)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, filepath.Join(standinBinary(t), program), args...)
 	cmd.Env = envList(env)
@@ -118,6 +131,7 @@ func envList(env map[string]string) []string {
 // runProgram runs a stand-in to its end and returns its exit status and output.
 func runProgram(t *testing.T, program string, args []string, env map[string]string) (int, string, string) {
 	t.Helper()
+	args = onHost(t, args)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(standinBinary(t), program), args...)
@@ -206,8 +220,20 @@ func TestStandinBinaryRouter(t *testing.T) {
 
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	assert.Equal(t, 0, p.waitExit(t), "SIGTERM ends it cleanly; stderr: %s", p.stderr)
+	i := slices.Index(p.cmd.Args, "--log_dir")
+	require.GreaterOrEqual(t, i, 0, "the chart passes --log_dir: %v", s.args)
+	logs, err := filepath.Glob(filepath.Join(p.cmd.Args[i+1], "*_router_service.txt"))
+	require.NoError(t, err)
+	assert.Len(t, logs, 1, "init_logger's <timestamp>_<pid>_<log_name>.txt in --log_dir (the chart passes --log_name router_service)")
 
-	code, _, stderr := runProgram(t, "router", append(append([]string{}, s.args...), "--no_such_flag"), s.env)
+	// A --log_dir it cannot create stops it before anything else, as init_logger does.
+	unwritable := slices.Clone(s.args)
+	unwritable[slices.Index(unwritable, "--log_dir")+1] = "/dev/null/logs"
+	code, _, stderr := runProgram(t, "router", unwritable, s.env)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "router: log_dir: mkdir /dev/null: not a directory")
+
+	code, _, stderr = runProgram(t, "router", append(append([]string{}, s.args...), "--no_such_flag"), s.env)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "usage: router [-h] [--config CONFIG]")
 	assert.Contains(t, stderr, "router: error: unrecognized arguments: --no_such_flag")
@@ -215,7 +241,7 @@ func TestStandinBinaryRouter(t *testing.T) {
 	// NVIDIA's chart with services.configFile.enabled false passes --config <path> in place
 	// of --mek_file; with nothing there the real router exits, so this chart refuses to
 	// render that (tests/render/errors_test.go). The stand-in opens it as the router does.
-	i := slices.Index(s.args, "--mek_file")
+	i = slices.Index(s.args, "--mek_file")
 	require.GreaterOrEqual(t, i, 0, "the chart passes --mek_file: %v", s.args)
 	nvidia := slices.Clone(s.args)
 	nvidia[i] = "--config"
