@@ -191,6 +191,18 @@ key() {
   } | sha256sum | cut -c1-12
 }
 
+# prune DIR: the builds of DIR's tool and version other than DIR, beyond the
+# newest three, are removed once DIR is built (a kind node image build is over
+# 1 GiB; three keep the builds of other checkouts, a CI clone's, alive); one
+# being built (its lock held) is left alone.
+prune() {
+  local old
+  ls -1dt "${1%-*}"-*/ 2>/dev/null | grep -v '\.partial/$' | tail -n +4 | while read -r old; do
+    old=${old%/}; [ "$old" = "$1" ] && continue
+    ( exec 8>"$old.lock"; flock -n 8 && rm -rf "$old" && rm -f "$old.lock" ) || true
+  done
+}
+
 want=("$@")
 selected() { [ ${#want[@]} -eq 0 ] && return 0; local w; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 
@@ -209,6 +221,7 @@ for t in "${tools[@]}"; do
       tail -n 30 "$out.log" >&2; exit 1
     fi
     touch "$out/.complete"; mv "$out" "$dir"; rm -f "$out.log"
+    prune "$dir"
     what="built in $((SECONDS - start))s"
   fi
   exec 9>&-

@@ -99,7 +99,7 @@ func startOwned(ctx context.Context, opts Options, why string) (e *Engine, err e
 		return e, fmt.Errorf("engine: sweep what earlier runs left in %s: %w", l.dataRoot(), err)
 	}
 	if swept != "" {
-		swept = "; " + swept + " a killed run left, removed"
+		swept = "; removed what earlier runs left: " + swept
 	}
 	if err := e.createKindNetwork(ctx); err != nil {
 		return e, err
@@ -283,8 +283,8 @@ func (d *daemon) exitError() error {
 	return fmt.Errorf("dockerd exited (%v)", d.exitErr)
 }
 
-// sweep removes kind's containers and every network created in our engine,
-// and says what it removed ("" for nothing). It is ours alone (we hold the
+// sweep removes kind's containers, every network created in our engine and
+// its untagged images, and says what it removed ("" for nothing). It is ours alone (we hold the
 // lock), so anything of kind's in it belongs to a run that is over.
 func (e *Engine) sweep(ctx context.Context) (string, error) {
 	ids, err := e.Output(ctx, "ps", "--all", "--quiet", "--filter", "label="+kindClusterLabel)
@@ -313,6 +313,18 @@ func (e *Engine) sweep(ctx context.Context) (string, error) {
 			return "", err
 		}
 		removed = append(removed, plural(len(networks), "network")+" ("+strings.Join(networks, ", ")+")")
+	}
+	// Each new node image build loaded here leaves the previous one untagged
+	// (about 1 GiB each): dangling images go, tagged ones stay.
+	dangling, err := e.Output(ctx, "images", "--quiet", "--filter", "dangling=true")
+	if err != nil {
+		return "", err
+	}
+	if images := strings.Fields(dangling); len(images) > 0 {
+		if _, err := e.Output(ctx, "image", "prune", "--force"); err != nil {
+			return "", err
+		}
+		removed = append(removed, plural(len(images), "untagged image"))
 	}
 	return strings.Join(removed, " and "), nil
 }

@@ -6,7 +6,8 @@
 // (parent-death signal), stopping its containers, even when the owner is
 // SIGKILLed; its data root persists between runs so loaded images stay, and
 // what a killed run left in it (kind's containers and networks) is swept
-// when the next owner starts it.
+// when the next owner starts it, with the untagged images earlier node image
+// builds left (over 1 GiB each).
 package engine
 
 import (
