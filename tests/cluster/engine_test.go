@@ -191,6 +191,9 @@ func TestNoEngineLeakWhenOwnerIsKilled(t *testing.T) {
 	id, err := next.Output(t.Context(), "network", "inspect", "--format", "{{.Id}}", "kind")
 	require.NoError(t, err)
 	assert.NotEqual(t, report["network"], strings.TrimSpace(id), "the next owner swept the dead run's kind network")
+	dangling, err := next.Output(t.Context(), "images", "--quiet", "--filter", "dangling=true")
+	require.NoError(t, err)
+	assert.Empty(t, dangling, "the next owner dropped the untagged image")
 	require.NoError(t, next.Stop(t.Context()))
 	stopped = true
 }
@@ -202,6 +205,10 @@ func runEngineLeakChild(t *testing.T) {
 	e, err := engine.Start(ctx, engine.Options{Own: true, Dir: os.Getenv(engineLeakDirEnv)})
 	require.NoError(t, err)
 	importTestImage(t, e)
+	importTestImage(t, e) // a new build under the same name leaves the first untagged
+	dangling, err := e.Output(ctx, "images", "--quiet", "--filter", "dangling=true")
+	require.NoError(t, err)
+	require.NotEmpty(t, dangling, "the first import is untagged")
 	network, err := e.Output(ctx, "network", "inspect", "--format", "{{.Id}}", "kind")
 	require.NoError(t, err)
 	_, err = e.Output(ctx, "run", "--detach", "--privileged", "--network", "kind", "--stop-timeout", "1",
