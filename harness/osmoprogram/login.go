@@ -19,9 +19,10 @@ var operators = map[string]bool{"backend_listener": true, "backend_worker": true
 // src/operator/utils/login.py get_login_info reads it (before any request):
 // dev needs a username; password needs a username and password_file, which
 // must exist, else password; token reads token_file, which must exist, else
-// token. Errors carry OSMO's messages (osmo_errors.OSMOUserError's text). A program that does not log in gets
-// ("", nil). readFile reads a file as the program would (os.ReadFile in the
-// stand-in); the secret itself is returned only to be checked non-empty.
+// token. Errors carry OSMO's messages (osmo_errors.OSMOUserError's text). A
+// program that does not log in gets ("", nil). readFile reads a file as the
+// program would (os.ReadFile in the stand-in); the secret is returned for the
+// caller (the stand-in drops it).
 func Credential(inv *Invocation, readFile func(string) ([]byte, error)) (string, error) {
 	if !operators[inv.Program] {
 		return "", nil
