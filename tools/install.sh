@@ -141,7 +141,7 @@ recipe_staticcheck() {
   go_install "$out/staticcheck" honnef.co/go/tools/cmd/staticcheck@${STATICCHECK}
 }
 
-# name version recipe files-in-tools/ (part of the cache key)
+# name version recipe files-in-tools/ (folders or files, relative to tools/; part of the cache key)
 tools=(
   "kubernetes ${KUBERNETES} recipe_kubernetes kubernetes"
   "etcd ${ETCD} recipe_etcd etcd"
@@ -164,7 +164,7 @@ tools=(
   # The OCI runtime filter the kind provider's own Docker engine and the node's containerd run (cmd/runc-capfilter).
   "runc-capfilter - recipe_runc_capfilter ../cmd/runc-capfilter"
   # The kind node image (make kind-image): its key covers the builder and what it packs.
-  "kind-image ${KUBERNETES} recipe_kind_image kindimage,../cmd/runc-capfilter,kubernetes-node,coredns,cni-plugins,local-path-provisioner,../cmd/osmo-standin,../harness/osmoprogram,../harness/envoyconfig,../harness/standinimage,cri-tools,azure-webhook,eks-webhook,../harness/versions"
+  "kind-image ${KUBERNETES} recipe_kind_image kindimage,../cmd/runc-capfilter,kubernetes-node,coredns,cni-plugins,local-path-provisioner,../cmd/osmo-standin,../harness/osmoprogram,../harness/envoyconfig,../harness/standinimage,cri-tools,azure-webhook,eks-webhook,../harness/versions,../harness/cloud,../go.mod,../go.sum"
 )
 
 # with_versions TEXT: TEXT with every pinned version written in for ${NAME} and
@@ -187,7 +187,9 @@ with_versions() {
 key() {
   { with_versions "$(declare -f "$1" build_wrapper go_install)"; echo "$ldbase ${goflags[*]}"
     local d
-    [ "$2" = - ] || for d in ${2//,/ }; do (cd "$root/tools/$d" && find . -type f | LC_ALL=C sort | xargs cat); done
+    [ "$2" = - ] || for d in ${2//,/ }; do
+      if [ -f "$root/tools/$d" ]; then cat "$root/tools/$d"; else (cd "$root/tools/$d" && find . -type f | LC_ALL=C sort | xargs cat); fi
+    done
   } | sha256sum | cut -c1-12
 }
 

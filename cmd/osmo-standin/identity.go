@@ -23,10 +23,6 @@ import (
 // of a stand-in program.
 const identityPath = "/osmo-standin/identity"
 
-// azureScope is what the exchange asks Entra ID for (any scope proves the
-// federated credential; OSMO's storage clients ask for their own).
-const azureScope = "https://management.azure.com/.default"
-
 // identityReport is the outcome of exchanging the kubelet-projected token, as
 // the program's cloud SDK would when it first reaches its cloud: with the real
 // SDK (azidentity's workload identity credential, aws-sdk-go-v2's default
@@ -92,7 +88,7 @@ func identityExchange(env map[string]string) (func(context.Context) error, ident
 			if err != nil {
 				return err
 			}
-			_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{azureScope}})
+			_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{cloud.AzureScope}})
 			return err
 		}, report
 	case env[cloud.EnvAWSTokenFile] != "":

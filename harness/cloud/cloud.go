@@ -34,6 +34,9 @@ const (
 	AzureUseLabel                 = "azure.workload.identity/use" // on the pod: "true", or the webhook never sees it
 	AzureTokenVolumePrefix        = "azure-workload-identity-reserved-"
 	AzureAudience                 = "api://AzureADTokenExchange" // of the projected token; Entra's federated credential default
+	// AzureScope is what the exchanges ask Entra ID for: any scope proves the
+	// federated credential (OSMO's storage clients ask for their own).
+	AzureScope = "https://management.azure.com/.default"
 
 	EnvAzureClientID      = "AZURE_CLIENT_ID"
 	EnvAzureTenantID      = "AZURE_TENANT_ID"

@@ -28,3 +28,12 @@ func RSSMiB(pids []int) (float64, error) {
 	}
 	return float64(kib) / 1024, nil
 }
+
+// RSSMiB is the local plane's resident memory: RSSMiB of its processes.
+func (l *Local) RSSMiB() (float64, error) {
+	var pids []int
+	for _, pid := range l.Pids() {
+		pids = append(pids, pid)
+	}
+	return RSSMiB(pids)
+}

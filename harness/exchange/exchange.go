@@ -28,7 +28,7 @@ var detectors = []struct {
 
 // DefaultScopes are what each SDK asks for when Options.Scopes is empty.
 var DefaultScopes = map[cloud.Provider][]string{
-	cloud.Azure: {"https://management.azure.com/.default"},
+	cloud.Azure: {cloud.AzureScope},
 	cloud.GCP:   {"https://www.googleapis.com/auth/cloud-platform"},
 }
 

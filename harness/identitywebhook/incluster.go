@@ -328,7 +328,7 @@ func restartOnceCertified(ctx context.Context, c cluster.Cluster) error {
 // Azure registration fails pods while its webhook cannot answer; the EKS one
 // lets them through without an identity.
 func waitMutates(ctx context.Context, c cluster.Cluster, webhook string, probe *corev1.Pod, variable string) error {
-	probe.Spec.Containers = []corev1.Container{{Name: "probe", Image: versions.AzureWebhookImage}}
+	probe.Spec.Containers = []corev1.Container{{Name: "probe", Image: versions.AzureWebhookImage}} // a dry run starts nothing: any image
 	return poll.Until(ctx, "the "+webhook+" webhook to mutate pods", time.Second, 3*time.Minute, func(ctx context.Context) (bool, error) {
 		admitted, err := c.Client().CoreV1().Pods(probe.Namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err != nil {

@@ -40,11 +40,7 @@ func BenchmarkKindClusterStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		localSeconds += time.Since(began).Seconds()
-		var pids []int
-		for _, pid := range l.Pids() {
-			pids = append(pids, pid)
-		}
-		mib, err := cluster.RSSMiB(pids)
+		mib, err := l.RSSMiB()
 		if err != nil {
 			b.Fatal(err)
 		}

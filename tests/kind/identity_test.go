@@ -22,6 +22,7 @@ import (
 	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/cluster/clustertest"
 	"github.com/osmo-wi/charts/harness/exchange"
+	"github.com/osmo-wi/charts/harness/identitycheck"
 	"github.com/osmo-wi/charts/harness/identitywebhook"
 	"github.com/osmo-wi/charts/harness/podspec"
 	"github.com/osmo-wi/charts/harness/podtemplate"
@@ -39,6 +40,7 @@ import (
 // token a pod of that account reads there has the audience the webhook asked
 // for, the account as subject, and the webhook's lifetime.
 func TestIdentityWebhooksInjectOnKind(t *testing.T) {
+	c := clustertest.Shared(t) // starts the stand-in (TestMain's hook): its address goes into the cases
 	cases := []struct {
 		scenario, tokenEnv, audience string
 		provider                     cloud.Provider
@@ -48,21 +50,17 @@ func TestIdentityWebhooksInjectOnKind(t *testing.T) {
 	}{
 		{"aks-workload-identity-shortcut", cloud.EnvAzureTokenFile, cloud.AzureAudience, cloud.Azure,
 			map[string]string{cloud.EnvAzureClientID: "6f2a8c1e-3b4d-4e5f-9a7b-0c1d2e3f4a5b", cloud.EnvAzureTenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
-				cloud.EnvAzureAuthorityHost: ""}, // the stand-in's, set below
+				cloud.EnvAzureAuthorityHost: standIn.EntraAuthorityHost()},
 			time.Hour, map[string]string{cloud.AzureUseLabel: "true"}},
 		{"eks-irsa", cloud.EnvAWSTokenFile, cloud.AWSAudience, cloud.AWS,
 			map[string]string{cloud.EnvAWSRoleARN: "arn:aws:iam::111122223333:role/osmo-runtime", cloud.EnvAWSRegion: identitywebhook.DefaultAWSRegion,
 				"AWS_STS_REGIONAL_ENDPOINTS": "regional"},
 			24 * time.Hour, nil},
 	}
-	c := clustertest.Shared(t)
 	charts, helm := sharedCharts(t, c)
 	issuer := kindIssuer(t, c)
 	for _, tc := range cases {
 		t.Run(tc.scenario, func(t *testing.T) {
-			if _, ok := tc.env[cloud.EnvAzureAuthorityHost]; ok {
-				tc.env[cloud.EnvAzureAuthorityHost] = standIn.EntraAuthorityHost()
-			}
 			ns := clustertest.Namespace(t, c, "restricted")
 			out, err := helm.InstallE(t.Context(), ns, "osmo-web-ui", filepath.Join(charts, "web-ui"),
 				project.Path("charts/web-ui/ci/01-default-values.yaml"), project.Path("values-examples", tc.scenario, "web-ui.yaml"),
@@ -126,33 +124,41 @@ func TestIdentityWebhooksInjectOnKind(t *testing.T) {
 // the stand-in reads from the API server's address here.
 func kindIssuer(t *testing.T, c cluster.Cluster) cloudsts.Issuer {
 	t.Helper()
-	raw, err := c.Client().Discovery().RESTClient().Get().AbsPath("/.well-known/openid-configuration").DoRaw(t.Context())
+	url, err := identitycheck.ClusterIssuer(t.Context(), c.Client())
 	require.NoError(t, err)
-	var discovery struct{ Issuer string }
-	require.NoError(t, json.Unmarshal(raw, &discovery))
 	config := c.RESTConfig()
-	return cloudsts.Issuer{URL: discovery.Issuer, DiscoveryURL: config.Host, CAPEM: config.CAData}
+	return cloudsts.Issuer{URL: url, DiscoveryURL: config.Host, CAPEM: config.CAData}
 }
 
-// trustStandIn is a values file for the web UI that lets its program reach
-// the cloud stand-in as an operator with a private CA or a private STS
-// endpoint would: the stand-in's CA from a ConfigMap as SSL_CERT_FILE (Go's
-// and the SDKs' trust store) and, for AWS, AWS_ENDPOINT_URL_STS.
-func trustStandIn(t *testing.T, c cluster.Cluster, ns, scenario string) string {
+// standInTrust is how a pod's program comes to trust the cloud stand-in, as
+// an operator with a private CA gives it: the stand-in's CA in ConfigMap
+// cloud-standin-ca (created in ns), a volume of it, its mount and
+// SSL_CERT_FILE (Go's and so the SDKs' trust store) naming the file.
+func standInTrust(t *testing.T, c cluster.Cluster, ns string) (corev1.Volume, corev1.VolumeMount, corev1.EnvVar) {
 	t.Helper()
 	_, err := c.Client().CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "cloud-standin-ca"},
 		Data:       map[string]string{"ca.crt": string(standIn.CAPEM())},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	envs := []map[string]string{{"name": "SSL_CERT_FILE", "value": "/etc/cloud-standin/ca.crt"}}
+	return corev1.Volume{Name: "cloud-standin-ca", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cloud-standin-ca"}}}},
+		corev1.VolumeMount{Name: "cloud-standin-ca", MountPath: "/etc/cloud-standin", ReadOnly: true},
+		corev1.EnvVar{Name: "SSL_CERT_FILE", Value: "/etc/cloud-standin/ca.crt"}
+}
+
+// trustStandIn is a values file for the web UI with standInTrust through the
+// chart's extraVolumes, extraVolumeMounts and extraEnvs, and for AWS the
+// stand-in as the STS endpoint (AWS_ENDPOINT_URL_STS, as for a private one).
+func trustStandIn(t *testing.T, c cluster.Cluster, ns, scenario string) string {
+	t.Helper()
+	volume, mount, env := standInTrust(t, c, ns)
+	envs := []corev1.EnvVar{env}
 	if scenario == "eks-irsa" {
-		envs = append(envs, map[string]string{"name": "AWS_ENDPOINT_URL_STS", "value": standIn.AWSEndpoint()})
+		envs = append(envs, corev1.EnvVar{Name: cloud.EnvAWSEndpointURLSTS, Value: standIn.AWSEndpoint()})
 	}
 	return writeJSON(t, map[string]any{"services": map[string]any{"ui": map[string]any{
-		"extraEnvs":         envs,
-		"extraVolumes":      []any{map[string]any{"name": "cloud-standin-ca", "configMap": map[string]any{"name": "cloud-standin-ca"}}},
-		"extraVolumeMounts": []any{map[string]any{"name": "cloud-standin-ca", "mountPath": "/etc/cloud-standin", "readOnly": true}},
+		"extraEnvs": envs, "extraVolumes": []corev1.Volume{volume}, "extraVolumeMounts": []corev1.VolumeMount{mount},
 	}}})
 }
 
@@ -242,15 +248,11 @@ func TestWorkflowPodProvesItsIdentityOnKind(t *testing.T) {
 	// What the service adds: name, images (a stand-in that only proves its
 	// identity, as a user's workload might), a restricted security context;
 	// and the stand-in's CA, which a user's image would carry for its cloud.
-	_, err = c.Client().CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "cloud-standin-ca"}, Data: map[string]string{"ca.crt": string(standIn.CAPEM())},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	volume, mount, trust := standInTrust(t, c, ns)
 	pod.Name = "workflow-task"
 	pod.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr[int64](1000),
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
-	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "cloud-standin-ca",
-		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cloud-standin-ca"}}}})
+	pod.Spec.Volumes = append(pod.Spec.Volumes, volume)
 	var image string
 	for _, s := range standinimage.List() {
 		if s.Kind == standinimage.OSMO && image == "" {
@@ -263,8 +265,8 @@ func TestWorkflowPodProvesItsIdentityOnKind(t *testing.T) {
 		ports[ctr.Name] = 8080 + i
 		ctr.Image = image
 		ctr.Command = []string{"osmo-standin", "identity", "--listen", ":" + strconv.Itoa(ports[ctr.Name])}
-		ctr.Env = append(ctr.Env, corev1.EnvVar{Name: "SSL_CERT_FILE", Value: "/etc/cloud-standin/ca.crt"})
-		ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: "cloud-standin-ca", MountPath: "/etc/cloud-standin", ReadOnly: true})
+		ctr.Env = append(ctr.Env, trust)
+		ctr.VolumeMounts = append(ctr.VolumeMounts, mount)
 		ctr.SecurityContext = &corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false), ReadOnlyRootFilesystem: ptr(true),
 			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
 	}
@@ -274,7 +276,8 @@ func TestWorkflowPodProvesItsIdentityOnKind(t *testing.T) {
 	assert.Equal(t, "osmo-workflow", created.Spec.ServiceAccountName)
 	waitReady(t, c.Client().CoreV1().Pods(ns), pod.Name)
 
-	fed, err := exchange.FederationFor(t.Context(), c.Client(), created, kindIssuer(t, c), exchange.Options{})
+	issuer := kindIssuer(t, c)
+	fed, err := exchange.FederationFor(t.Context(), c.Client(), created, issuer, exchange.Options{})
 	require.NoError(t, err)
 	require.NoError(t, fed.Register(standIn))
 	for name, port := range ports {
@@ -282,7 +285,7 @@ func TestWorkflowPodProvesItsIdentityOnKind(t *testing.T) {
 		assert.Equal(t, string(cloud.Azure), report.Provider, "container %s", name)
 		assert.Equal(t, "72f988bf-86f1-41af-91ab-2d7cd011db47/6f2a8c1e-3b4d-4e5f-9a7b-0c1d2e3f4a5b", report.Identity, "container %s: the webhook's tenant, the account's client ID", name)
 	}
-	assertExchanged(t, cloud.Azure, ns, "osmo-workflow", kindIssuer(t, c).URL, cloud.AzureAudience)
+	assertExchanged(t, cloud.Azure, ns, "osmo-workflow", issuer.URL, cloud.AzureAudience)
 }
 
 func writeJSON(t *testing.T, values map[string]any) string {
