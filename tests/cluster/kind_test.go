@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/engine"
-	"github.com/osmo-wi/charts/harness/project"
 	"github.com/osmo-wi/charts/harness/versions"
 )
 
@@ -30,10 +28,7 @@ func skipUnlessKindEngine(t *testing.T) {
 // `make tools`) and never pulled, so it is skipped while there is none.
 func TestKindProvider(t *testing.T) {
 	skipUnlessKindEngine(t)
-	tarball := project.Path(".bin", "kind-node-image.tar")
-	if _, err := os.Stat(tarball); err != nil && exec.Command("docker", "image", "inspect", versions.KindNodeImage).Run() != nil {
-		t.Skipf("kind: no node image %s in an answering engine nor %s (`make kind-image` builds it)", versions.KindNodeImage, tarball)
-	}
+	skipUnlessNodeImage(t)
 	t.Parallel()
 	began := time.Now()
 	c, err := cluster.Start(context.Background(), cluster.Options{Provider: cluster.ProviderKind, Out: t.Output()})

@@ -1,0 +1,253 @@
+package cluster_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/osmo-wi/charts/harness/cluster"
+	"github.com/osmo-wi/charts/harness/engine"
+	"github.com/osmo-wi/charts/harness/poll"
+	"github.com/osmo-wi/charts/harness/project"
+	"github.com/osmo-wi/charts/harness/versions"
+)
+
+// kindLeakChild is leakChildEnv's value that makes this binary the kind leak
+// test's child.
+const kindLeakChild = "kind"
+
+const kindChildReportPrefix = "LEAK-CHILD-KIND"
+
+// A test binary killed with SIGKILL while its kind cluster runs (go test's
+// timeout, an OOM kill, a cancelled CI job) leaves nothing running: on our
+// own engine, the engine's parent-death guard ends dockerd, which takes the
+// node container and everything in it (systemd, containerd, kubelet, the
+// control plane, the pods) down with it; the next owner of the engine
+// folder sweeps the node container and its network, and the next Start the
+// dead run's state folder. On a borrowed engine (a laptop's Docker, GitHub
+// Actions) the node outlives the run until the next Start deletes the
+// cluster the dead run recorded. The host's iptables rules end as they
+// began. Not parallel: the engine tests beside it add rules while they run.
+func TestNoKindLeakWhenOwnerIsKilled(t *testing.T) {
+	if os.Getenv(leakChildEnv) == kindLeakChild {
+		runKindLeakChild(t)
+		return
+	}
+	skipUnlessKindEngine(t)
+	skipUnlessNodeImage(t)
+	rulesBefore := iptablesRules(t)
+	child := exec.Command(os.Args[0], "-test.run=^TestNoKindLeakWhenOwnerIsKilled$", "-test.timeout=10m")
+	child.Env = append(os.Environ(), leakChildEnv+"="+kindLeakChild)
+	child.Stderr = t.Output()
+	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdout, err := child.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, child.Start())
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+
+	report := readKindChildReport(t, bufio.NewScanner(stdout))
+	node := descendants(atoi(t, report["node-pid"]))
+	require.Subset(t, commandsOf(node), []string{"systemd", "containerd", "kubelet", "kube-apiserver", "etcd"},
+		"the node container's processes, as the host sees them")
+	t.Logf("the child's kind cluster %s runs %d processes in its node", report["name"], len(node))
+
+	killed := time.Now()
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait()
+	owned := report["owned"] == "true"
+	if !owned {
+		// Nothing of ours ends a borrowed engine's containers: the next
+		// Start's sweep deletes the cluster the dead run recorded.
+		swept, err := cluster.SweepStale()
+		require.NoError(t, err)
+		assert.Contains(t, swept, report["state"], "the sweep removed the dead run's state folder")
+	}
+	assertProcessesGone(t, node, 2*time.Minute)
+	t.Logf("the node's %d processes were gone %.1fs after SIGKILL (own engine: %t)", len(node), time.Since(killed).Seconds(), owned)
+	if owned {
+		var left []engine.Process
+		err := poll.Until(t.Context(), "the killed run's engine to stop", 100*time.Millisecond, time.Minute, func(context.Context) (bool, error) {
+			var err error
+			left, err = engine.Processes(report["engine-dir"])
+			return len(left) == 0, err
+		})
+		require.NoError(t, err, "processes of the killed run's engine: %v", left)
+		t.Logf("the killed run's engine was gone %.1fs after SIGKILL", time.Since(killed).Seconds())
+		require.NoError(t, poll.Until(t.Context(), "the killed run's kind bridge to go", 100*time.Millisecond, 10*time.Second,
+			func(context.Context) (bool, error) { return !pathExists("/sys/class/net/" + report["bridge"]), nil }))
+		swept, err := cluster.SweepStale()
+		require.NoError(t, err)
+		assert.Contains(t, swept, report["state"], "the next Start's sweep removes the dead run's state folder")
+		assertNextOwnerSweepsNode(t, report["engine-dir"], report["name"])
+	}
+	assert.NoDirExists(t, report["state"], "the dead run's state folder (kubeconfig, logs)")
+	assert.Equal(t, rulesBefore, iptablesRules(t), "the host's iptables rules")
+}
+
+// assertNextOwnerSweepsNode starts our engine on the dead run's folder, as
+// the next kind run would, and checks that the dead cluster's node is gone.
+func assertNextOwnerSweepsNode(t *testing.T, dir, name string) {
+	t.Helper()
+	next, err := engine.Start(t.Context(), engine.Options{Own: true, Dir: dir, Out: t.Output()})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, next.Stop(context.Background())) }()
+	nodes, err := next.Output(t.Context(), "ps", "--all", "--quiet", "--filter", "label=io.x-k8s.kind.cluster="+name)
+	require.NoError(t, err)
+	assert.Empty(t, nodes, "the next owner swept the dead run's node container")
+}
+
+// runKindLeakChild starts a kind cluster, reports it on stdout and waits to be killed.
+func runKindLeakChild(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := cluster.Start(ctx, cluster.Options{Provider: cluster.ProviderKind, Out: os.Stderr})
+	require.NoError(t, err)
+	kind := c.(*cluster.Kind)
+	e := kind.Engine()
+	pid, err := e.Output(ctx, "inspect", "--format", "{{.State.Pid}}", kind.Name()+"-control-plane")
+	require.NoError(t, err)
+	fmt.Printf("%s name=%s owned=%t engine-dir=%s bridge=%s state=%s node-pid=%s\n", kindChildReportPrefix,
+		kind.Name(), e.Owned(), e.Dir(), e.KindBridge(), filepath.Dir(kind.KubeconfigPath()), pid)
+	time.Sleep(time.Hour)
+}
+
+func readKindChildReport(t *testing.T, lines *bufio.Scanner) map[string]string {
+	t.Helper()
+	report := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if strings.HasPrefix(lines.Text(), kindChildReportPrefix) {
+				report <- lines.Text()
+				return
+			}
+		}
+		close(report)
+	}()
+	var line string
+	select {
+	case line = <-report:
+	case <-time.After(6 * time.Minute):
+	}
+	require.NotEmpty(t, line, "the child did not report its kind cluster (see its output above)")
+	fields := map[string]string{}
+	for _, field := range strings.Fields(line)[1:] {
+		key, value, _ := strings.Cut(field, "=")
+		fields[key] = value
+	}
+	return fields
+}
+
+// skipUnlessNodeImage skips, in one line, where no node image is built or held.
+func skipUnlessNodeImage(t *testing.T) {
+	t.Helper()
+	tarball := project.Path(".bin", "kind-node-image.tar")
+	if _, err := os.Stat(tarball); err != nil && exec.Command("docker", "image", "inspect", versions.KindNodeImage).Run() != nil {
+		t.Skipf("kind: no node image %s in an answering engine nor %s (`make kind-image` builds it)", versions.KindNodeImage, tarball)
+	}
+}
+
+// hostProcess is a process as the host's /proc shows it; its start time
+// tells it from a later process that reuses the pid.
+type hostProcess struct {
+	pid     int
+	start   string
+	command string
+}
+
+func (p hostProcess) alive() bool {
+	now, ok := readHostProcess(p.pid)
+	return ok && now.start == p.start
+}
+
+// readHostProcess reads a live (not zombie) process and its parent's pid.
+func readHostProcess(pid int) (p hostProcess, ok bool) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return hostProcess{}, false
+	}
+	open, end := strings.IndexByte(string(stat), '('), strings.LastIndexByte(string(stat), ')')
+	if open < 0 || end < open {
+		return hostProcess{}, false
+	}
+	fields := strings.Fields(string(stat[end+1:]))
+	// fields[0] is field 3 (state), fields[19] field 22 (starttime).
+	if len(fields) < 20 || fields[0] == "Z" || fields[0] == "X" {
+		return hostProcess{}, false
+	}
+	return hostProcess{pid: pid, start: fields[19], command: string(stat[open+1 : end])}, true
+}
+
+// descendants is the process root and every process below it.
+func descendants(root int) []hostProcess {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 {
+			ppid, _ := strconv.Atoi(fields[1])
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	var out []hostProcess
+	var walk func(pid int)
+	walk = func(pid int) {
+		if p, ok := readHostProcess(pid); ok {
+			out = append(out, p)
+		}
+		for _, child := range children[pid] {
+			walk(child)
+		}
+	}
+	walk(root)
+	return out
+}
+
+func commandsOf(procs []hostProcess) []string {
+	var names []string
+	for _, p := range procs {
+		names = append(names, p.command)
+	}
+	return names
+}
+
+// assertProcessesGone waits until none of procs runs.
+func assertProcessesGone(t *testing.T, procs []hostProcess, timeout time.Duration) {
+	t.Helper()
+	var running []string
+	err := poll.Until(t.Context(), "the node's processes to exit", 100*time.Millisecond, timeout, func(context.Context) (bool, error) {
+		running = running[:0]
+		for _, p := range procs {
+			if p.alive() {
+				running = append(running, fmt.Sprintf("%s (%d)", p.command, p.pid))
+			}
+		}
+		return len(running) == 0, nil
+	})
+	require.NoError(t, err, "still running: %v", running)
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err, "a pid in the child's report")
+	return n
+}
