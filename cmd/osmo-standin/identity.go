@@ -9,12 +9,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"golang.org/x/oauth2/google"
 
 	"github.com/osmo-wi/charts/harness/cloud"
 )
@@ -26,10 +29,11 @@ const identityPath = "/osmo-standin/identity"
 // identityReport is the outcome of exchanging the kubelet-projected token, as
 // the program's cloud SDK would when it first reaches its cloud: with the real
 // SDK (azidentity's workload identity credential, aws-sdk-go-v2's default
-// chain), from this process's own environment, which the webhook injected.
+// chain, golang.org/x/oauth2/google's default credentials), from this
+// process's own environment, which the webhook (Google: the chart) injected.
 type identityReport struct {
 	Provider cloud.Provider `json:"provider"`           // "" when the pod carries no identity
-	Identity string         `json:"identity"`           // tenant/client ID, or the role ARN
+	Identity string         `json:"identity"`           // tenant/client ID, role ARN, or pool provider [as service account]
 	OK       bool           `json:"ok"`                 // the cloud issued an access token
 	Error    string         `json:"error,omitempty"`    // the SDK's last error
 	Attempts int            `json:"attempts"`           // exchanges tried
@@ -104,8 +108,38 @@ func identityExchange(env map[string]string) (func(context.Context) error, ident
 			}
 			return err
 		}, report
+	case env[cloud.EnvGoogleCredentials] != "":
+		report := identityReport{Provider: cloud.GCP, Identity: googleIdentity(env[cloud.EnvGoogleCredentials])}
+		return func(ctx context.Context) error {
+			creds, err := google.FindDefaultCredentials(ctx, cloud.GoogleScope)
+			if err != nil {
+				return err
+			}
+			_, err = creds.TokenSource.Token()
+			return err
+		}, report
 	}
 	return nil, identityReport{Error: "no cloud identity in the environment"}
+}
+
+// googleIdentity is what an external_account credential file asks for: the
+// pool provider, and the service account it impersonates.
+func googleIdentity(path string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var file struct {
+		Audience      string `json:"audience"`
+		Impersonation string `json:"service_account_impersonation_url"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		return path + " is not JSON: " + err.Error()
+	}
+	if _, rest, ok := strings.Cut(file.Impersonation, "/serviceAccounts/"); ok {
+		return file.Audience + " as " + strings.TrimSuffix(rest, ":generateAccessToken")
+	}
+	return file.Audience
 }
 
 func identityHandler(w http.ResponseWriter, _ *http.Request) {

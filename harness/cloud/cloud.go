@@ -75,7 +75,16 @@ const (
 	GCPAudiencePrefix = "//iam.googleapis.com/"
 
 	EnvGoogleCredentials = "GOOGLE_APPLICATION_CREDENTIALS"
+	// GoogleScope is what the exchanges ask Google for (what OSMO's storage
+	// clients' default credentials ask for).
+	GoogleScope = "https://www.googleapis.com/auth/cloud-platform"
 )
+
+// The hosts of Google's token endpoints, as the charts' credential file names
+// them (token_url, service_account_impersonation_url): a cluster's DNS can
+// send them elsewhere (Private Google Access does; so do the kind tests, to
+// the stand-in).
+var GoogleHosts = []string{"sts.googleapis.com", "iamcredentials.googleapis.com"}
 
 // IdentityEnv are the variables the webhooks inject and the SDKs read to find
 // their identity: what an identity report shows of a container's env.

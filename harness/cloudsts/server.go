@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -63,6 +64,12 @@ type Server struct {
 	// Addr is the IP address to listen on; "" means 127.0.0.1. Another
 	// address (a kind network's gateway, for pods) is added to the certificate.
 	Addr string
+	// Port is the port to listen on; 0 picks a free one. 443 serves clients
+	// that reach the clouds' own URLs, their hosts resolved to Addr.
+	Port int
+	// Hosts are DNS names added to the certificate: the clouds' own hosts
+	// (cloud.GoogleHosts) where a cluster's DNS sends them to Addr.
+	Hosts []string
 
 	mu           sync.Mutex
 	entra        map[entraApp][]EntraCredential
@@ -88,8 +95,8 @@ func (s *Server) now() time.Time {
 }
 
 // Start generates a CA (testca) and a serving certificate for 127.0.0.1, ::1
-// and localhost (and Addr), and serves HTTPS on a random port of Addr
-// (127.0.0.1 by default) until Stop.
+// and localhost (and Addr and Hosts), and serves HTTPS on Port (a random one
+// by default) of Addr (127.0.0.1 by default) until Stop.
 // Tests use cloudststest.Start, which also fails the test on a leak.
 func (s *Server) Start(ctx context.Context) error {
 	if s.http != nil {
@@ -99,18 +106,18 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cloudsts stand-in: generating its CA: %w", err)
 	}
-	addr, hosts := s.Addr, testca.LoopbackNames
+	addr, hosts := s.Addr, slices.Concat(testca.LoopbackNames, s.Hosts)
 	if addr == "" {
 		addr = "127.0.0.1"
 	} else {
-		hosts = append(slices.Clone(hosts), addr)
+		hosts = append(hosts, addr)
 	}
 	cert, err := ca.ServingCert(hosts...)
 	if err != nil {
 		return fmt.Errorf("cloudsts stand-in: generating its certificate: %w", err)
 	}
 	var lc net.ListenConfig
-	listener, err := lc.Listen(ctx, "tcp", net.JoinHostPort(addr, "0"))
+	listener, err := lc.Listen(ctx, "tcp", net.JoinHostPort(addr, strconv.Itoa(s.Port)))
 	if err != nil {
 		return fmt.Errorf("cloudsts stand-in: listening on %s: %w", addr, err)
 	}

@@ -29,7 +29,7 @@ var detectors = []struct {
 // DefaultScopes are what each SDK asks for when Options.Scopes is empty.
 var DefaultScopes = map[cloud.Provider][]string{
 	cloud.Azure: {cloud.AzureScope},
-	cloud.GCP:   {"https://www.googleapis.com/auth/cloud-platform"},
+	cloud.GCP:   {cloud.GoogleScope},
 }
 
 // Options refine ProveWith; the zero value proves the pod's one cloud on its

@@ -118,6 +118,62 @@ func TestIdentityWebhooksInjectOnKind(t *testing.T) {
 	}
 }
 
+// Google outside GKE needs no webhook: the chart itself projects the pool
+// provider's token and mounts the external_account credential file, whose
+// URLs are Google's own. With the cluster's DNS sending Google's hosts to the
+// stand-in (TestMain), the program in the web UI's pod runs Google's default
+// credentials on that file unchanged: the STS exchange of the kubelet's token,
+// then the service account's impersonation, both accepted.
+func TestGoogleFederationOnKind(t *testing.T) {
+	c := clustertest.Shared(t)
+	if noGoogle != "" {
+		t.Skipf("google: the cloud stand-in cannot serve Google's hosts on port 443 here: %s", noGoogle)
+	}
+	const scenario = "gcp-workload-identity-federation"
+	const pool = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/osmo-pool/providers/osmo-cluster"
+	const googleSA = "osmo-runtime@osmo-prod.iam.gserviceaccount.com"
+	charts, helm := sharedCharts(t, c)
+	ns := clustertest.Namespace(t, c, "restricted")
+	out, err := helm.InstallE(t.Context(), ns, "osmo-web-ui", filepath.Join(charts, "web-ui"),
+		project.Path("charts/web-ui/ci/01-default-values.yaml"), project.Path("values-examples", scenario, "web-ui.yaml"),
+		trustStandIn(t, c, ns, scenario))
+	require.NoError(t, err, out)
+	t.Cleanup(func() { _, _ = helm.UninstallE(context.Background(), ns, "osmo-web-ui") })
+
+	pods, err := c.Client().CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=osmo-web-ui"})
+	require.NoError(t, err)
+	require.NotEmpty(t, pods.Items)
+	pod := pods.Items[0]
+	ctr := pod.Spec.Containers[0]
+	literal, _ := podspec.Env(&ctr)
+	require.Equal(t, cloud.GCPCredentialFile, literal[cloud.EnvGoogleCredentials])
+	file, err := podspec.Locate(&pod.Spec, &ctr, cloud.GCPTokenFile)
+	require.NoError(t, err)
+	require.NotNil(t, file.Token(), "a projected token at %s", cloud.GCPTokenFile)
+	assert.Equal(t, pool, file.Token().Audience)
+
+	out, err = helm.TestE(t.Context(), ns, "osmo-web-ui")
+	require.NoError(t, err, out)
+	assert.Regexp(t, `Phase:\s+Succeeded`, out)
+
+	issuer := kindIssuer(t, c)
+	fed, err := exchange.FederationFor(t.Context(), c.Client(), &pod, issuer, exchange.Options{})
+	require.NoError(t, err)
+	require.Equal(t, googleSA, fed.ServiceAccountEmail, "the service account the credential file impersonates")
+	require.NoError(t, fed.Register(standIn))
+	report := identityReport(t, c, ns, pod.Name, int(ctr.Ports[0].ContainerPort))
+	assert.Equal(t, string(cloud.GCP), report.Provider)
+	assert.Equal(t, pool+" as "+googleSA, report.Identity)
+	assertExchanged(t, cloud.GCP, ns, pod.Spec.ServiceAccountName, issuer.URL, pool)
+	principal, err := cloud.PoolPrincipal(pool, cloud.Subject(ns, pod.Spec.ServiceAccountName))
+	require.NoError(t, err)
+	var impersonated bool
+	for _, e := range standIn.ExchangesFor(cloud.GCP) {
+		impersonated = impersonated || (e.Impersonation && e.OK() && e.Identity == googleSA && e.Subject == principal)
+	}
+	assert.True(t, impersonated, "IAM Credentials issued %s's token to %s", googleSA, principal)
+}
+
 // kindIssuer is the kind cluster's service account issuer as a cloud
 // registers it: tokens carry the issuer its discovery document names
 // (https://kubernetes.default.svc.cluster.local), whose discovery and keys

@@ -7,7 +7,8 @@
 // kube-proxy, and volumes bind through the default StorageClass. Then the
 // charts themselves: `ct install` of every ci values file, with the OSMO
 // stand-in images, and what keeps a chart's pod from running; and identity:
-// the Azure and EKS webhooks in the cluster, and the pods' programs (a chart's
+// the Azure and EKS webhooks in the cluster, Google federation through the
+// cluster's DNS, and the pods' programs (a chart's
 // and a workflow pod's) exchanging their projected tokens with the real SDKs
 // against the cloud stand-ins.
 //
@@ -22,16 +23,22 @@ import (
 	"testing"
 
 	"github.com/osmo-wi/charts/harness/chartdir"
+	"github.com/osmo-wi/charts/harness/cloud"
 	"github.com/osmo-wi/charts/harness/cloudsts"
 	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/cluster/clustertest"
 	"github.com/osmo-wi/charts/harness/identitywebhook"
 )
 
-// standIn answers for Entra ID and AWS STS (which cannot be reached here) to
-// the pods of the kind cluster: it listens on this machine's address on the
-// kind network, and the Azure webhook injects it as AZURE_AUTHORITY_HOST.
+// standIn answers for Entra ID, AWS STS and Google STS and IAM Credentials
+// (which cannot be reached here) to the pods of the kind cluster: it listens
+// on this machine's address on the kind network, the Azure webhook injects it
+// as AZURE_AUTHORITY_HOST, the AWS SDK finds it in AWS_ENDPOINT_URL_STS, and
+// the cluster's DNS resolves Google's hosts to it.
 var standIn = &cloudsts.Server{}
+
+// noGoogle says why Google's hosts do not reach the stand-in ("" when they do).
+var noGoogle string
 
 func TestMain(m *testing.M) {
 	code := clustertest.Run(m, cluster.Options{Provider: cluster.ProviderKind, Kind: cluster.KindOptions{
@@ -40,8 +47,19 @@ func TestMain(m *testing.M) {
 			if err != nil {
 				return err
 			}
-			standIn.Addr = addr
+			// Google's SDK calls the URLs the chart's credential file names
+			// (sts.googleapis.com, iamcredentials.googleapis.com): the
+			// cluster's DNS sends them here, to port 443, as a private zone would.
+			// A user who is not root may not listen there: then the stand-in
+			// takes a free port, and only the Google test skips.
+			standIn.Addr, standIn.Port, standIn.Hosts = addr, 443, cloud.GoogleHosts
 			if err := standIn.Start(ctx); err != nil {
+				noGoogle = err.Error()
+				standIn.Port = 0
+				if err := standIn.Start(ctx); err != nil {
+					return err
+				}
+			} else if err := k.ResolveHosts(ctx, addr, cloud.GoogleHosts...); err != nil {
 				return err
 			}
 			return identitywebhook.InCluster(identitywebhook.Options{AzureAuthorityHost: standIn.EntraAuthorityHost()})(ctx, k)

@@ -41,6 +41,10 @@ func TestStandinBinaryExchangesItsIdentity(t *testing.T) {
 		TenantID: tenant, ClientID: client}.Register(stand))
 	require.NoError(t, exchange.Federation{Provider: cloud.AWS, Issuer: trusted, Namespace: "osmo", ServiceAccount: "osmo-router",
 		RoleARN: role}.Register(stand))
+	const pool, googleSA = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/osmo-pool/providers/osmo-cluster",
+		"osmo-runtime@osmo-prod.iam.gserviceaccount.com"
+	require.NoError(t, exchange.Federation{Provider: cloud.GCP, Issuer: trusted, Namespace: "osmo", ServiceAccount: "osmo-router",
+		PoolProvider: pool, ServiceAccountEmail: googleSA}.Register(stand))
 
 	cases := []struct {
 		name, account, audience string
@@ -57,6 +61,8 @@ func TestStandinBinaryExchangesItsIdentity(t *testing.T) {
 			cloud.EnvAWSRoleARN: role, cloud.EnvAWSRegion: "us-west-2", cloud.EnvAWSEndpointURLSTS: stand.AWSEndpoint()}, true, ""},
 		{"aws, another account", "osmo-worker", cloud.AWSAudience, cloud.AWS, map[string]string{
 			cloud.EnvAWSRoleARN: role, cloud.EnvAWSRegion: "us-west-2", cloud.EnvAWSEndpointURLSTS: stand.AWSEndpoint()}, false, "AccessDenied"},
+		{"gcp, registered account", "osmo-router", pool, cloud.GCP, nil, true, ""},
+		{"gcp, another account", "osmo-worker", pool, cloud.GCP, nil, false, "unauthorized_client"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,10 +74,20 @@ func TestStandinBinaryExchangesItsIdentity(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			if tc.provider == cloud.Azure {
+			switch tc.provider {
+			case cloud.Azure:
 				env[cloud.EnvAzureTokenFile] = tokenFile
-			} else {
+			case cloud.AWS:
 				env[cloud.EnvAWSTokenFile] = tokenFile
+			case cloud.GCP:
+				// The chart's external_account file, its endpoints the stand-in's
+				// (in a pod they are Google's, resolved to the stand-in).
+				env[cloud.EnvGoogleCredentials] = writeCredentialFile(t, map[string]any{
+					"type": "external_account", "audience": pool,
+					"subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": stand.GoogleTokenURL(),
+					"service_account_impersonation_url": stand.GoogleImpersonationURL(googleSA),
+					"credential_source":                 map[string]any{"file": tokenFile},
+				})
 			}
 			port := freePort(t)
 			p := startProgram(t, "osmo-standin", []string{"identity", "--listen", "127.0.0.1:" + strconv.Itoa(port)}, env)
@@ -90,10 +106,22 @@ func TestStandinBinaryExchangesItsIdentity(t *testing.T) {
 				return json.NewDecoder(resp.Body).Decode(&report) == nil && report.Attempts > 0
 			}, 30*time.Second, 100*time.Millisecond, "a report; stderr: %s", p.stderr)
 			assert.Equal(t, string(tc.provider), report.Provider)
+			if tc.provider == cloud.GCP {
+				assert.Equal(t, pool+" as "+googleSA, report.Identity)
+			}
 			assert.Equal(t, tc.ok, report.OK, "report: %+v", report)
 			if tc.refusal != "" {
 				assert.Contains(t, report.Error, tc.refusal, "the cloud's refusal, as the SDK surfaced it")
 			}
 		})
 	}
+}
+
+func writeCredentialFile(t *testing.T, file map[string]any) string {
+	t.Helper()
+	data, err := json.Marshal(file)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "credential-configuration.json")
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	return path
 }
