@@ -7,7 +7,18 @@ export PATH := $(CURDIR)/.bin:$(PATH)
 # Two cores: one test package at a time, so only one control plane runs (two, each under
 # parallel installs of the four charts, starved the API servers past their 60 s request
 # timeout); many tests in parallel within a package (they mostly wait on the API server and helm).
+# On kind every pod really starts (on the same two cores): four tests at a time.
+KIND_TEST_FLAGS ?= -p 1 -parallel 4 -timeout 60m
+ifeq ($(OSMO_CLUSTER),kind)
+GO_TEST_FLAGS ?= $(KIND_TEST_FLAGS)
+endif
 GO_TEST_FLAGS ?= -p 1 -parallel 16 -timeout 60m
+
+# The kind layer: after every package has run (tests/kind on kind, the others on
+# the local cluster), the lifecycle suite runs again on a kind cluster, where the
+# kubelet runs its pods, probes and `helm test` scripts for real. With
+# OSMO_CLUSTER=kind the first run already put it there.
+KIND_LAYER := ./tests/lifecycle
 
 .PHONY: demo tools kind-image test bench generate cluster-up cluster-down
 
@@ -33,6 +44,9 @@ kind-image:
 
 test: tools
 	go test $(GO_TEST_FLAGS) ./...
+ifneq ($(OSMO_CLUSTER),kind)
+	OSMO_CLUSTER=kind go test $(KIND_TEST_FLAGS) $(KIND_LAYER)
+endif
 
 # Benchmarks print ratios measured within one run (render in process vs the helm CLI, ...).
 bench: tools

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,14 @@ type Helm struct {
 	// Sets, when set, gives `--set` assignments added to every install and
 	// upgrade in a namespace (see scenario.InNamespace).
 	Sets func(namespace string) []string
+	// NoWait makes install, upgrade, rollback and uninstall return once the
+	// objects are applied, without --wait: for a release whose pods are
+	// known not to become ready.
+	NoWait bool
+	// Overlay, when set, gives values files added after the caller's to
+	// every install and upgrade of a chart (its folder, as given): what a
+	// cluster needs of every release (scenario.KindFit on kind).
+	Overlay func(chartDir string) []string
 }
 
 func (h Helm) tool() string {
@@ -118,18 +127,24 @@ func (h Helm) ToolE(ctx context.Context, tool string, args ...string) (string, e
 	return string(out), nil
 }
 
-// waitArgs make install, upgrade, rollback and uninstall wait for readiness.
-func (h Helm) waitArgs() []string { return []string{"--wait", "--timeout", h.timeout().String()} }
+// waitArgs make install, upgrade, rollback and uninstall wait for readiness,
+// unless NoWait.
+func (h Helm) waitArgs() []string {
+	if h.NoWait {
+		return []string{"--timeout", h.timeout().String()}
+	}
+	return []string{"--wait", "--timeout", h.timeout().String()}
+}
 
 // InstallE installs chart as release with the values files, waiting for readiness.
 func (h Helm) InstallE(ctx context.Context, namespace, release, chart string, valuesFiles ...string) (string, error) {
-	args := append([]string{release, chart}, h.valuesArgs(namespace, valuesFiles)...)
+	args := append([]string{release, chart}, h.valuesArgs(namespace, chart, valuesFiles)...)
 	return h.RunE(ctx, namespace, "install", append(args, h.waitArgs()...)...)
 }
 
 // UpgradeE upgrades release to chart with the values files (not reusing old values).
 func (h Helm) UpgradeE(ctx context.Context, namespace, release, chart string, valuesFiles ...string) (string, error) {
-	args := append([]string{release, chart}, h.valuesArgs(namespace, valuesFiles)...)
+	args := append([]string{release, chart}, h.valuesArgs(namespace, chart, valuesFiles)...)
 	return h.RunE(ctx, namespace, "upgrade", append(args, h.waitArgs()...)...)
 }
 
@@ -153,8 +168,12 @@ func (h Helm) DependencyBuildE(ctx context.Context, chartDir string) (string, er
 	return h.RunE(ctx, "", "dependency", "build", chartDir)
 }
 
-// valuesArgs are the values files, then the Sets for the namespace (which win).
-func (h Helm) valuesArgs(namespace string, files []string) []string {
+// valuesArgs are the values files, the Overlay for the chart, then the Sets
+// for the namespace (which win).
+func (h Helm) valuesArgs(namespace, chart string, files []string) []string {
+	if h.Overlay != nil {
+		files = append(slices.Clone(files), h.Overlay(chart)...)
+	}
 	var args []string
 	for _, f := range files {
 		args = append(args, "--values", f)

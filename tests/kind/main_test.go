@@ -5,8 +5,9 @@
 // audience and lifetime asked for, restricted pods run as non-root on a
 // read-only root filesystem, Services resolve and answer through CoreDNS and
 // kube-proxy, and volumes bind through the default StorageClass. Then the
-// charts themselves: `ct install` of every ci values file, with the OSMO
-// stand-in images, and what keeps a chart's pod from running; and identity:
+// charts themselves, with the OSMO stand-in images: what keeps a chart's pod
+// from running (`ct install` of every ci values file, and the whole lifecycle
+// suite, run on kind in the kind layer of `make test`); and identity:
 // the Azure and EKS webhooks in the cluster, Google federation through the
 // cluster's DNS, and the pods' programs (a chart's
 // and a workflow pod's) exchanging their projected tokens with the real SDKs

@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
-	"github.com/osmo-wi/charts/harness/cluster/clustertest"
 	"github.com/osmo-wi/charts/harness/project"
 	"github.com/osmo-wi/charts/harness/scenario"
 )
@@ -33,12 +32,12 @@ func TestGitOpsExamplesInstall(t *testing.T) {
 	for file, releases := range byFile {
 		t.Run(releases[0].Kind, func(t *testing.T) {
 			t.Parallel()
-			namespace := clustertest.Namespace(t, c, "restricted")
+			ns := namespace(t, c)
 			for _, r := range releases {
 				data, err := yaml.Marshal(r.Values)
 				require.NoError(t, err)
 				t.Logf("%s %s from %s", r.Kind, r.Release, file)
-				installRelease(t, h, c, namespace, r.Chart, r.Release, valuesFile(t, r.Release, string(data)))
+				installRelease(t, h, c, ns, r.Chart, r.Release, valuesFile(t, r.Release, string(data)))
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,13 +30,20 @@ import (
 	"github.com/osmo-wi/charts/harness/cluster/clustertest"
 	"github.com/osmo-wi/charts/harness/helmcli"
 	"github.com/osmo-wi/charts/harness/helmcli/helmclitest"
+	"github.com/osmo-wi/charts/harness/identitywebhook"
 	"github.com/osmo-wi/charts/harness/poll"
+	"github.com/osmo-wi/charts/harness/project"
 	"github.com/osmo-wi/charts/harness/render"
 	"github.com/osmo-wi/charts/harness/scenario"
 )
 
 func TestMain(m *testing.M) {
-	code := clustertest.Run(m, cluster.Options{})
+	// On kind the `helm test` pods run their scripts, which check that the
+	// cloud's webhook injected the identity: the webhooks run there as AKS
+	// and EKS run them (the local cluster's kwok completes test pods unrun).
+	code := clustertest.Run(m, cluster.Options{Kind: cluster.KindOptions{
+		AfterStart: []func(context.Context, *cluster.Kind) error{identitywebhook.InCluster(identitywebhook.Options{})},
+	}})
 	chartdir.RemoveShared()
 	os.Exit(code)
 }
@@ -54,18 +62,169 @@ func helmFor(t *testing.T, tool string) (helmclitest.Helm, cluster.Cluster) {
 	c := clustertest.Shared(t)
 	h := helmclitest.New(t, tool, c.KubeconfigPath())
 	h.Sets = scenario.InNamespace
+	if c.Provider() == cluster.ProviderKind {
+		h.Overlay = kindFit(t)
+	}
 	return h, c
 }
 
-// forEachHelm runs a parallel subtest per pinned helm version.
+// kindFit gives each chart folder's scenario.KindFit as a values file
+// (written once per folder): on kind the pods really run, on one node of this
+// machine, from the loaded images.
+func kindFit(t *testing.T) func(chartDir string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var mu sync.Mutex
+	files := map[string]string{}
+	return func(chartDir string) []string {
+		mu.Lock()
+		defer mu.Unlock()
+		if files[chartDir] == "" {
+			path, err := scenario.KindFitFile(chartDir, dir)
+			require.NoError(t, err)
+			files[chartDir] = path
+		}
+		return []string{files[chartDir]}
+	}
+}
+
+// namespace is a new namespace enforcing Pod Security "restricted"; on kind
+// it also holds what an operator creates before installing (placeholders of
+// every Secret and ConfigMap the releases' pods need and do not create),
+// since the kubelet starts no pod whose volumes it cannot mount. kwok
+// starts no containers, so the local cluster needs none.
+func namespace(t *testing.T, c cluster.Cluster) string {
+	t.Helper()
+	ns := clustertest.Namespace(t, c, "restricted")
+	if c.Provider() != cluster.ProviderKind {
+		return ns
+	}
+	needs, err := prerequisites()
+	require.NoError(t, err)
+	for _, p := range needs {
+		switch obj := p.Placeholder(ns).(type) {
+		case *corev1.Secret:
+			_, err = c.Client().CoreV1().Secrets(ns).Create(ctx(t), obj, metav1.CreateOptions{})
+		case *corev1.ConfigMap:
+			_, err = c.Client().CoreV1().ConfigMaps(ns).Create(ctx(t), obj, metav1.CreateOptions{})
+		}
+		require.NoError(t, err, "create the placeholder %s %s", p.Kind, p.Name)
+	}
+	return ns
+}
+
+// prerequisites are the Secrets and ConfigMaps the tests' releases need from
+// outside them: every chart rendered with its chartBase and each scenario,
+// and the GitOps examples, leaving out what any of them creates (ct install
+// makes namespaces of its own, and the ci values bring what they need).
+var prerequisites = sync.OnceValues(func() ([]render.Prerequisite, error) {
+	dir, err := os.MkdirTemp("", "lifecycle-prerequisites-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	needs, created := map[string]render.Prerequisite{}, map[string]bool{}
+	for _, chart := range render.Charts {
+		variants, err := releaseValues(dir, chart)
+		if err != nil {
+			return nil, err
+		}
+		for _, files := range variants {
+			r, err := render.RenderFiles(chart, render.Release{Name: releaseName(chart), Namespace: "prerequisites"}, files...)
+			if err != nil {
+				return nil, fmt.Errorf("%s with %v: %w", chart, files, err)
+			}
+			for _, p := range render.Prerequisites(r) {
+				n := needs[p.Kind+"/"+p.Name]
+				n.Kind, n.Name = p.Kind, p.Name
+				for _, k := range p.Keys {
+					if !slices.Contains(n.Keys, k) {
+						n.Keys = append(n.Keys, k)
+					}
+				}
+				needs[p.Kind+"/"+p.Name] = n
+			}
+			for _, s := range render.Objects[*corev1.Secret](r) {
+				created["Secret/"+s.Name] = true
+			}
+			for _, cm := range render.Objects[*corev1.ConfigMap](r) {
+				created["ConfigMap/"+cm.Name] = true
+			}
+		}
+	}
+	var out []render.Prerequisite
+	for key, p := range needs {
+		if !created[key] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+})
+
+// releaseValues are the values files of every release the tests install of
+// a chart on kind (written to dir where they are not files already): its
+// chartBase alone and with each scenario, and its GitOps examples, each with
+// the chart's KindFit last.
+func releaseValues(dir, chart string) ([][]string, error) {
+	base, err := writeChartBase(dir, chart)
+	if err != nil {
+		return nil, err
+	}
+	fit, err := scenario.KindFitFile(project.Path("charts", chart), dir)
+	if err != nil {
+		return nil, err
+	}
+	all, err := scenario.All(render.Charts)
+	if err != nil {
+		return nil, err
+	}
+	variants := [][]string{{base, fit}}
+	for _, s := range all {
+		variants = append(variants, []string{base, s.ValuesFile(chart), fit})
+	}
+	gitops, err := scenario.GitOps()
+	if err != nil {
+		return nil, err
+	}
+	for i, g := range gitops {
+		if g.Chart != chart {
+			continue
+		}
+		data, err := yaml.Marshal(g.Values)
+		if err != nil {
+			return nil, err
+		}
+		file := filepath.Join(dir, fmt.Sprintf("%s-gitops-%d.yaml", chart, i))
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			return nil, err
+		}
+		variants = append(variants, []string{file, fit})
+	}
+	return variants, nil
+}
+
+// forEachHelm runs a parallel subtest per pinned helm version (helmTools).
 func forEachHelm(t *testing.T, test func(t *testing.T, h helmclitest.Helm, c cluster.Cluster)) {
-	for _, tool := range helmcli.Tools {
+	for _, tool := range helmTools(clustertest.Shared(t)) {
 		t.Run(tool, func(t *testing.T) {
 			t.Parallel()
 			h, c := helmFor(t, tool)
 			test(t, h, c)
 		})
 	}
+}
+
+// helmTools are the helm versions the tests run with: both pinned ones on the
+// local cluster; on kind helm v3 alone, the one ct runs. The two differ in how
+// they apply a release (client- or server-side), which the local cluster
+// proves with both; what kind adds is the kubelet running the pods, which
+// does not depend on the client, and every release there starts real
+// containers on this machine's two cores.
+func helmTools(c cluster.Cluster) []string {
+	if c.Provider() == cluster.ProviderKind {
+		return helmcli.Tools[:1]
+	}
+	return helmcli.Tools
 }
 
 // forEachHelmAndChart runs a parallel subtest per helm version × chart, each in
@@ -78,7 +237,7 @@ func forEachHelmAndChart(t *testing.T, test func(t *testing.T, h helmclitest.Hel
 				t.Parallel()
 				hc := h
 				hc.Sets = func(namespace string) []string { return append(h.Sets(namespace), chartBase[chart]...) }
-				test(t, hc, c, chart, clustertest.Namespace(t, c, "restricted"))
+				test(t, hc, c, chart, namespace(t, c))
 			})
 		}
 	})
@@ -106,15 +265,25 @@ var chartBase = map[string][]string{
 // for in-process renders; "" for a chart that needs nothing.
 func chartBaseFile(t *testing.T, chart string) string {
 	t.Helper()
+	path, err := writeChartBase(t.TempDir(), chart)
+	require.NoError(t, err)
+	return path
+}
+
+// writeChartBase writes chartBase[chart] to dir/<chart>-base.yaml.
+func writeChartBase(dir, chart string) (string, error) {
 	vals := map[string]any{}
 	for _, set := range chartBase[chart] {
-		require.NoError(t, strvals.ParseInto(set, vals))
+		if err := strvals.ParseInto(set, vals); err != nil {
+			return "", err
+		}
 	}
 	data, err := yaml.Marshal(vals)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), chart+"-base.yaml")
-	require.NoError(t, os.WriteFile(path, data, 0o644))
-	return path
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, chart+"-base.yaml")
+	return path, os.WriteFile(path, data, 0o644)
 }
 
 func ctx(t *testing.T) context.Context {
@@ -232,10 +401,35 @@ func createAccount(t *testing.T, c cluster.Cluster, namespace, name string, anno
 }
 
 // helmTestPasses runs `helm test` and asserts the hook pod succeeded.
-func helmTestPasses(t *testing.T, h helmclitest.Helm, namespace, release string) {
+// On a failure it shows the test pods' logs: on kind the scripts really run,
+// and their last line says what they found missing.
+func helmTestPasses(t *testing.T, h helmclitest.Helm, c cluster.Cluster, namespace, release string) {
 	t.Helper()
-	out := h.Test(t, namespace, release)
+	out, err := h.TestE(ctx(t), namespace, release)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, testPodLogs(t, c, namespace, release))
+	}
 	assert.Contains(t, out, "Phase:          Succeeded", "helm test output:\n%s", out)
+}
+
+// testPodLogs are the logs of the release's `helm test` pods that are left
+// (a failed one is kept: its delete policy is hook-succeeded).
+func testPodLogs(t *testing.T, c cluster.Cluster, namespace, release string) string {
+	t.Helper()
+	pods, err := c.Client().CoreV1().Pods(namespace).List(ctx(t), metav1.ListOptions{
+		LabelSelector: "app.kubernetes.io/instance=" + release + ",app.kubernetes.io/component=test"})
+	if err != nil {
+		return "(test pods: " + err.Error() + ")"
+	}
+	var logs strings.Builder
+	for _, p := range pods.Items {
+		raw, err := c.Client().CoreV1().Pods(namespace).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx(t))
+		if err != nil {
+			raw = []byte(err.Error())
+		}
+		fmt.Fprintf(&logs, "logs of test pod %s:\n%s\n", p.Name, raw)
+	}
+	return logs.String()
 }
 
 func releaseName(chart string) string { return fmt.Sprintf("osmo-%s", chart) }

@@ -40,7 +40,7 @@ extraPodLabels: {team: a}`)
 			assertAccountUntouched(t, c, account)
 			verifyRelease(t, c, namespace, release, "team-identity")
 		}
-		helmTestPasses(t, h, namespace, release)
+		helmTestPasses(t, h, c, namespace, release)
 		h.Uninstall(t, namespace, release)
 		assertAccountUntouched(t, c, account)
 	})
@@ -68,7 +68,7 @@ func TestHandOverCreatedAccount(t *testing.T) {
 		assert.Equal(t, before.UID, after.UID, "same account, not a new one")
 		assert.Equal(t, "arn:aws:iam::111122223333:role/osmo", after.Annotations["eks.amazonaws.com/role-arn"], "its identity annotation is kept")
 		verifyRelease(t, c, namespace, release, "osmo-identity")
-		helmTestPasses(t, h, namespace, release)
+		helmTestPasses(t, h, c, namespace, release)
 
 		h.Uninstall(t, namespace, release)
 		_, err = c.Client().CoreV1().ServiceAccounts(namespace).Get(ctx(t), "osmo-identity", metav1.GetOptions{})

@@ -60,7 +60,7 @@ serviceAccount: {annotations: {example.com/owner: team-b}}`)
 		assertRolled(t, c, namespace, release, account, podState{Team: "b"}, "team-b")
 		h.Rollback(t, namespace, release, 2)
 		assertRolled(t, c, namespace, release, account, podState{Team: "a", PullSecrets: []corev1.LocalObjectReference{{Name: "osmo-registry"}}}, "team-a")
-		helmTestPasses(t, h, namespace, release)
+		helmTestPasses(t, h, c, namespace, release)
 
 		h.Uninstall(t, namespace, release)
 		assertGone(t, c, namespace, release)

@@ -3,7 +3,6 @@ package kind_test
 import (
 	"context"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,28 +18,6 @@ import (
 	"github.com/osmo-wi/charts/harness/helmcli"
 	"github.com/osmo-wi/charts/harness/project"
 )
-
-// `ct install` of every chart's ci/*-values.yaml on kind, as a chart
-// maintainer's CI runs it: every workload's stand-in program (the OSMO
-// images' cmd/osmo-standin, which refuses what the real program refuses)
-// starts and passes its probes under the real kubelet before --wait returns,
-// and the `helm test` pods run their scripts for real (wget through the
-// Services and the gateway's Envoy; kwok only completes them).
-// One chart at a time: the kind node shares two cores with this process.
-func TestCTInstallOnKind(t *testing.T) {
-	c := clustertest.Shared(t)
-	for _, chart := range project.Charts {
-		t.Run(chart, func(t *testing.T) {
-			dir := t.TempDir()
-			_, err := chartdir.Build(dir)
-			require.NoError(t, err)
-			out, err := chartdir.CTInstall(t.Context(), dir, c.KubeconfigPath(), chart)
-			require.NoError(t, err, "ct install:\n%s", out)
-			assert.Regexp(t, regexp.MustCompile(`✔︎ `+chart+` => \(version: "[^"]+", path: "[^"]+"\)`), out, "ct installed and tested %s", chart)
-			assert.Equal(t, 2, len(regexp.MustCompile(`Phase:\s+Succeeded`).FindAllString(out, -1)), "a helm test pod ran and succeeded for each ci values file:\n%s", out)
-		})
-	}
-}
 
 // What ct install proves the charts get right, kind shows failing when it is
 // wrong: a flag OSMO's parser does not know stops the program (the stand-in
