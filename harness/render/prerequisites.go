@@ -22,15 +22,18 @@ type Prerequisite struct {
 	Keys []string
 }
 
-// Prerequisites lists what the rendered release's pods (workloads and hooks)
-// need from outside it, by kind and name.
-func Prerequisites(r *Result) []Prerequisite {
+// Prerequisites lists what the rendered releases' pods (workloads and hooks)
+// need from outside them, by kind and name: for releases sharing a namespace,
+// what none of them creates.
+func Prerequisites(renders ...*Result) []Prerequisite {
 	created := map[string]bool{}
-	for _, s := range Objects[*corev1.Secret](r) {
-		created["Secret/"+s.Name] = true
-	}
-	for _, cm := range Objects[*corev1.ConfigMap](r) {
-		created["ConfigMap/"+cm.Name] = true
+	for _, r := range renders {
+		for _, s := range Objects[*corev1.Secret](r) {
+			created["Secret/"+s.Name] = true
+		}
+		for _, cm := range Objects[*corev1.ConfigMap](r) {
+			created["ConfigMap/"+cm.Name] = true
+		}
 	}
 	needs := map[string]*Prerequisite{}
 	need := func(kind, name string, optional *bool, keys ...string) {
@@ -48,7 +51,11 @@ func Prerequisites(r *Result) []Prerequisite {
 			}
 		}
 	}
-	for _, spec := range podSpecs(r) {
+	var specs []*corev1.PodSpec
+	for _, r := range renders {
+		specs = append(specs, podSpecs(r)...)
+	}
+	for _, spec := range specs {
 		for _, v := range spec.Volumes {
 			if s := v.Secret; s != nil {
 				need("Secret", s.SecretName, s.Optional, itemKeys(s.Items)...)

@@ -136,7 +136,7 @@ func TestNoEngineLeakWhenOwnerIsKilled(t *testing.T) {
 	require.NoError(t, child.Start())
 	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
 
-	report := readEngineChildReport(t, bufio.NewScanner(stdout))
+	report := readReport(t, bufio.NewScanner(stdout), engineChildReportPrefix, 3*time.Minute)
 	require.Equal(t, dir, report["dir"])
 	pids := map[string]int{}
 	for _, entry := range strings.Split(report["pids"], ",") {
@@ -224,12 +224,14 @@ func runEngineLeakChild(t *testing.T) {
 	time.Sleep(time.Hour)
 }
 
-func readEngineChildReport(t *testing.T, lines *bufio.Scanner) map[string]string {
+// readReport waits up to timeout for the child's one line of report, the
+// line starting with prefix, and returns its key=value fields.
+func readReport(t *testing.T, lines *bufio.Scanner, prefix string, timeout time.Duration) map[string]string {
 	t.Helper()
 	report := make(chan string, 1)
 	go func() {
 		for lines.Scan() {
-			if strings.HasPrefix(lines.Text(), engineChildReportPrefix) {
+			if strings.HasPrefix(lines.Text(), prefix) {
 				report <- lines.Text()
 				return
 			}
@@ -239,9 +241,9 @@ func readEngineChildReport(t *testing.T, lines *bufio.Scanner) map[string]string
 	var line string
 	select {
 	case line = <-report:
-	case <-time.After(3 * time.Minute):
+	case <-time.After(timeout):
 	}
-	require.NotEmpty(t, line, "the child did not report its engine (see its output above)")
+	require.NotEmpty(t, line, "the child did not report (%s; see its output above)", prefix)
 	fields := map[string]string{}
 	for _, field := range strings.Fields(line)[1:] {
 		key, value, _ := strings.Cut(field, "=")

@@ -56,7 +56,7 @@ func TestNoKindLeakWhenOwnerIsKilled(t *testing.T) {
 	require.NoError(t, child.Start())
 	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
 
-	report := readKindChildReport(t, bufio.NewScanner(stdout))
+	report := readReport(t, bufio.NewScanner(stdout), kindChildReportPrefix, 6*time.Minute)
 	node := descendants(atoi(t, report["node-pid"]))
 	require.Subset(t, commandsOf(node), []string{"systemd", "containerd", "kubelet", "kube-apiserver", "etcd"},
 		"the node container's processes, as the host sees them")
@@ -73,7 +73,7 @@ func TestNoKindLeakWhenOwnerIsKilled(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, swept, report["state"], "the sweep removed the dead run's state folder")
 	}
-	assertProcessesGone(t, node, 2*time.Minute)
+	assertGoneWithin(t, pidsOf(node), 2*time.Minute)
 	t.Logf("the node's %d processes were gone %.1fs after SIGKILL (own engine: %t)", len(node), time.Since(killed).Seconds(), owned)
 	if owned {
 		var left []engine.Process
@@ -122,32 +122,6 @@ func runKindLeakChild(t *testing.T) {
 	time.Sleep(time.Hour)
 }
 
-func readKindChildReport(t *testing.T, lines *bufio.Scanner) map[string]string {
-	t.Helper()
-	report := make(chan string, 1)
-	go func() {
-		for lines.Scan() {
-			if strings.HasPrefix(lines.Text(), kindChildReportPrefix) {
-				report <- lines.Text()
-				return
-			}
-		}
-		close(report)
-	}()
-	var line string
-	select {
-	case line = <-report:
-	case <-time.After(6 * time.Minute):
-	}
-	require.NotEmpty(t, line, "the child did not report its kind cluster (see its output above)")
-	fields := map[string]string{}
-	for _, field := range strings.Fields(line)[1:] {
-		key, value, _ := strings.Cut(field, "=")
-		fields[key] = value
-	}
-	return fields
-}
-
 // skipUnlessNodeImage skips, in one line, where no node image is built or held.
 func skipUnlessNodeImage(t *testing.T) {
 	t.Helper()
@@ -157,20 +131,13 @@ func skipUnlessNodeImage(t *testing.T) {
 	}
 }
 
-// hostProcess is a process as the host's /proc shows it; its start time
-// tells it from a later process that reuses the pid.
+// hostProcess is a process as the host's /proc shows it.
 type hostProcess struct {
 	pid     int
-	start   string
 	command string
 }
 
-func (p hostProcess) alive() bool {
-	now, ok := readHostProcess(p.pid)
-	return ok && now.start == p.start
-}
-
-// readHostProcess reads a live (not zombie) process and its parent's pid.
+// readHostProcess reads a live (not zombie) process.
 func readHostProcess(pid int) (p hostProcess, ok bool) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -181,11 +148,11 @@ func readHostProcess(pid int) (p hostProcess, ok bool) {
 		return hostProcess{}, false
 	}
 	fields := strings.Fields(string(stat[end+1:]))
-	// fields[0] is field 3 (state), fields[19] field 22 (starttime).
-	if len(fields) < 20 || fields[0] == "Z" || fields[0] == "X" {
+	// fields[0] is field 3 (state).
+	if len(fields) < 1 || fields[0] == "Z" || fields[0] == "X" {
 		return hostProcess{}, false
 	}
-	return hostProcess{pid: pid, start: fields[19], command: string(stat[open+1 : end])}, true
+	return hostProcess{pid: pid, command: string(stat[open+1 : end])}, true
 }
 
 // descendants is the process root and every process below it.
@@ -229,20 +196,13 @@ func commandsOf(procs []hostProcess) []string {
 	return names
 }
 
-// assertProcessesGone waits until none of procs runs.
-func assertProcessesGone(t *testing.T, procs []hostProcess, timeout time.Duration) {
-	t.Helper()
-	var running []string
-	err := poll.Until(t.Context(), "the node's processes to exit", 100*time.Millisecond, timeout, func(context.Context) (bool, error) {
-		running = running[:0]
-		for _, p := range procs {
-			if p.alive() {
-				running = append(running, fmt.Sprintf("%s (%d)", p.command, p.pid))
-			}
-		}
-		return len(running) == 0, nil
-	})
-	require.NoError(t, err, "still running: %v", running)
+// pidsOf names each process by command and pid, for assertGoneWithin.
+func pidsOf(procs []hostProcess) map[string]int {
+	pids := map[string]int{}
+	for _, p := range procs {
+		pids[fmt.Sprintf("%s %d", p.command, p.pid)] = p.pid
+	}
+	return pids
 }
 
 func atoi(t *testing.T, s string) int {

@@ -78,37 +78,14 @@ func runLeakChild(t *testing.T) {
 
 func readChildReport(t *testing.T, lines *bufio.Scanner) (pids []int, dir string) {
 	t.Helper()
-	report := make(chan string, 1)
-	go func() {
-		for lines.Scan() {
-			if strings.HasPrefix(lines.Text(), childReportPrefix) {
-				report <- lines.Text()
-				return
-			}
-		}
-		close(report)
-	}()
-	var line string
-	select {
-	case line = <-report:
-	case <-time.After(2 * time.Minute):
+	report := readReport(t, lines, childReportPrefix, 2*time.Minute)
+	for _, p := range strings.Split(report["pids"], ",") {
+		pid, err := strconv.Atoi(p)
+		require.NoError(t, err)
+		pids = append(pids, pid)
 	}
-	require.NotEmpty(t, line, "the child did not report its cluster (see its output above)")
-	for _, field := range strings.Fields(line)[1:] {
-		key, value, _ := strings.Cut(field, "=")
-		switch key {
-		case "pids":
-			for _, p := range strings.Split(value, ",") {
-				pid, err := strconv.Atoi(p)
-				require.NoError(t, err)
-				pids = append(pids, pid)
-			}
-		case "dir":
-			dir = value
-		}
-	}
-	require.NotEmpty(t, dir)
-	return pids, dir
+	require.NotEmpty(t, report["dir"])
+	return pids, report["dir"]
 }
 
 func pidMap(pids []int) map[string]int {
@@ -122,6 +99,12 @@ func pidMap(pids []int) map[string]int {
 // assertAllGone waits a few seconds for every process to end.
 func assertAllGone(t *testing.T, pids map[string]int) {
 	t.Helper()
+	assertGoneWithin(t, pids, 5*time.Second)
+}
+
+// assertGoneWithin waits up to timeout for every process to end.
+func assertGoneWithin(t *testing.T, pids map[string]int, timeout time.Duration) {
+	t.Helper()
 	var running []string
 	gone := func(context.Context) (bool, error) {
 		running = running[:0]
@@ -132,8 +115,8 @@ func assertAllGone(t *testing.T, pids map[string]int) {
 		}
 		return len(running) == 0, nil
 	}
-	if err := poll.Until(context.Background(), "the cluster's processes to exit", 50*time.Millisecond, 5*time.Second, gone); err != nil {
-		assert.Failf(t, "processes outlived their cluster", "still running after 5s: %v", running)
+	if err := poll.Until(context.Background(), "the processes to exit", 50*time.Millisecond, timeout, gone); err != nil {
+		assert.Failf(t, "processes outlived their owner", "still running after %s: %v", timeout, running)
 	}
 }
 

@@ -123,7 +123,7 @@ var prerequisites = sync.OnceValues(func() ([]render.Prerequisite, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	needs, created := map[string]render.Prerequisite{}, map[string]bool{}
+	var renders []*render.Result
 	for _, chart := range render.Charts {
 		variants, err := releaseValues(dir, chart)
 		if err != nil {
@@ -134,31 +134,10 @@ var prerequisites = sync.OnceValues(func() ([]render.Prerequisite, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s with %v: %w", chart, files, err)
 			}
-			for _, p := range render.Prerequisites(r) {
-				n := needs[p.Kind+"/"+p.Name]
-				n.Kind, n.Name = p.Kind, p.Name
-				for _, k := range p.Keys {
-					if !slices.Contains(n.Keys, k) {
-						n.Keys = append(n.Keys, k)
-					}
-				}
-				needs[p.Kind+"/"+p.Name] = n
-			}
-			for _, s := range render.Objects[*corev1.Secret](r) {
-				created["Secret/"+s.Name] = true
-			}
-			for _, cm := range render.Objects[*corev1.ConfigMap](r) {
-				created["ConfigMap/"+cm.Name] = true
-			}
+			renders = append(renders, r)
 		}
 	}
-	var out []render.Prerequisite
-	for key, p := range needs {
-		if !created[key] {
-			out = append(out, p)
-		}
-	}
-	return out, nil
+	return render.Prerequisites(renders...), nil
 })
 
 // releaseValues are the values files of every release the tests install of
