@@ -6,11 +6,8 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/osmo-wi/charts/harness/poll"
 )
 
 // ResolveHosts makes the cluster's DNS answer names with ip, as a private
@@ -54,29 +51,8 @@ func withHosts(corefile, ip string, names []string) (string, error) {
 func (k *Kind) restartCoreDNS(ctx context.Context) error {
 	deployments := k.client.AppsV1().Deployments("kube-system")
 	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":%q}}}}}`, time.Now().Format(time.RFC3339Nano))
-	d, err := deployments.Patch(ctx, "coredns", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-	if err != nil {
+	if _, err := deployments.Patch(ctx, "coredns", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("kind: restart CoreDNS: %w", err)
 	}
-	generation := d.Generation
-	return poll.Until(ctx, "CoreDNS to restart with its new Corefile", 250*time.Millisecond, 2*time.Minute, func(ctx context.Context) (bool, error) {
-		d, err := deployments.Get(ctx, "coredns", metav1.GetOptions{})
-		if err != nil {
-			return false, poll.Stop(err)
-		}
-		if !rolledOut(d, generation) {
-			return false, poll.NotYet("%d of %d replicas updated and available", d.Status.UpdatedReplicas, d.Status.Replicas)
-		}
-		return true, nil
-	})
-}
-
-// rolledOut: every replica runs the template of generation and is available.
-func rolledOut(d *appsv1.Deployment, generation int64) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	s := d.Status
-	return s.ObservedGeneration >= generation && s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
+	return WaitDeploymentRolledOut(ctx, k.client, "kube-system", "coredns", 2*time.Minute)
 }

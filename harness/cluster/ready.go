@@ -112,3 +112,24 @@ func AllowAnonymousIssuerDiscovery(ctx context.Context, client kubernetes.Interf
 	}
 	return err
 }
+
+// WaitDeploymentRolledOut waits until a Deployment's current template runs on
+// every replica and each is available (what `kubectl rollout status` waits
+// for), within timeout.
+func WaitDeploymentRolledOut(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout time.Duration) error {
+	return poll.Until(ctx, "deployment "+namespace+"/"+name+" to roll out", 250*time.Millisecond, timeout, func(ctx context.Context) (bool, error) {
+		d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, poll.Stop(err)
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		s := d.Status
+		if s.ObservedGeneration < d.Generation || s.UpdatedReplicas != want || s.Replicas != want || s.AvailableReplicas != want {
+			return false, poll.NotYet("%d of %d replicas updated, %d available, %d in all", s.UpdatedReplicas, want, s.AvailableReplicas, s.Replicas)
+		}
+		return true, nil
+	})
+}

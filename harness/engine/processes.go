@@ -58,9 +58,36 @@ type procEntry struct {
 }
 
 func (l layout) processes() ([]Process, error) {
-	entries, err := os.ReadDir("/proc")
+	all, children, err := processTable()
 	if err != nil {
 		return nil, err
+	}
+	seen := map[int]bool{}
+	for pid, p := range all {
+		if l.isEngineRoot(p.argv) {
+			walkTree(pid, children, seen)
+		}
+	}
+	return listed(all, seen), nil
+}
+
+// Descendants lists the process root and every live process below it, as
+// the host's /proc shows them (a container's init and everything it runs).
+func Descendants(root int) ([]Process, error) {
+	all, children, err := processTable()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int]bool{}
+	walkTree(root, children, seen)
+	return listed(all, seen), nil
+}
+
+// processTable reads every live process and who its children are.
+func processTable() (map[int]procEntry, map[int][]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, nil, err
 	}
 	all := map[int]procEntry{}
 	children := map[int][]int{}
@@ -76,28 +103,30 @@ func (l layout) processes() ([]Process, error) {
 		all[pid] = p
 		children[p.ppid] = append(children[p.ppid], pid)
 	}
-	seen := map[int]bool{}
-	var walk func(pid int)
-	walk = func(pid int) {
-		if seen[pid] {
-			return
-		}
-		seen[pid] = true
-		for _, child := range children[pid] {
-			walk(child)
-		}
+	return all, children, nil
+}
+
+// walkTree marks pid and everything below it.
+func walkTree(pid int, children map[int][]int, seen map[int]bool) {
+	if seen[pid] {
+		return
 	}
-	for pid, p := range all {
-		if l.isEngineRoot(p.argv) {
-			walk(pid)
-		}
+	seen[pid] = true
+	for _, child := range children[pid] {
+		walkTree(child, children, seen)
 	}
+}
+
+// listed is the processes of all that seen marks, by pid.
+func listed(all map[int]procEntry, seen map[int]bool) []Process {
 	var out []Process
 	for pid := range seen {
-		out = append(out, all[pid].Process)
+		if p, ok := all[pid]; ok {
+			out = append(out, p.Process)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Pid < out[j].Pid })
-	return out, nil
+	return out
 }
 
 // isEngineRoot: an engine program whose arguments name this engine's folders.

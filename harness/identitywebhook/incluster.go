@@ -74,7 +74,7 @@ func deploy(ctx context.Context, c cluster.Cluster, opts Options) error {
 	for _, d := range []struct{ namespace, name string }{
 		{"azure-workload-identity-system", "azure-wi-webhook-controller-manager"}, {"default", "pod-identity-webhook"},
 	} {
-		if err := waitAvailable(ctx, c, d.namespace, d.name); err != nil {
+		if err := cluster.WaitDeploymentRolledOut(ctx, c.Client(), d.namespace, d.name, 3*time.Minute); err != nil {
 			return err
 		}
 	}
@@ -283,24 +283,6 @@ func apply(ctx context.Context, c cluster.Cluster, objs []*unstructured.Unstruct
 		}
 	}
 	return nil
-}
-
-// waitAvailable waits until every replica of a Deployment is available.
-func waitAvailable(ctx context.Context, c cluster.Cluster, namespace, name string) error {
-	return poll.Until(ctx, "deployment "+namespace+"/"+name+" available", time.Second, 3*time.Minute, func(ctx context.Context) (bool, error) {
-		d, err := c.Client().AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		want := int32(1)
-		if d.Spec.Replicas != nil {
-			want = *d.Spec.Replicas
-		}
-		if d.Status.AvailableReplicas < want {
-			return false, poll.NotYet("%d of %d replicas available", d.Status.AvailableReplicas, want)
-		}
-		return true, nil
-	})
 }
 
 // restartOnceCertified waits for the Azure webhook's cert rotation to fill

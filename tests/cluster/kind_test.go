@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/engine"
+	"github.com/osmo-wi/charts/harness/project"
 	"github.com/osmo-wi/charts/harness/versions"
 )
 
@@ -81,4 +83,13 @@ func TestKindWithoutItsNodeImageSaysHowToBuildIt(t *testing.T) {
 	left, err := engine.Processes("")
 	require.NoError(t, err)
 	assert.Empty(t, left, "the failed start stopped the engine it started")
+}
+
+// skipUnlessNodeImage skips, in one line, where no node image is built or held.
+func skipUnlessNodeImage(t *testing.T) {
+	t.Helper()
+	tarball := project.Path(".bin", "kind-node-image.tar")
+	if _, err := os.Stat(tarball); err != nil && exec.Command("docker", "image", "inspect", versions.KindNodeImage).Run() != nil {
+		t.Skipf("kind: no node image %s in an answering engine nor %s (`make kind-image` builds it)", versions.KindNodeImage, tarball)
+	}
 }

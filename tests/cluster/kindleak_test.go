@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,8 +18,6 @@ import (
 	"github.com/osmo-wi/charts/harness/cluster"
 	"github.com/osmo-wi/charts/harness/engine"
 	"github.com/osmo-wi/charts/harness/poll"
-	"github.com/osmo-wi/charts/harness/project"
-	"github.com/osmo-wi/charts/harness/versions"
 )
 
 // kindLeakChild is leakChildEnv's value that makes this binary the kind leak
@@ -57,8 +54,10 @@ func TestNoKindLeakWhenOwnerIsKilled(t *testing.T) {
 	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
 
 	report := readReport(t, bufio.NewScanner(stdout), kindChildReportPrefix, 6*time.Minute)
-	node := descendants(atoi(t, report["node-pid"]))
-	require.Subset(t, commandsOf(node), []string{"systemd", "containerd", "kubelet", "kube-apiserver", "etcd"},
+	node, err := engine.Descendants(atoi(t, report["node-pid"]))
+	require.NoError(t, err)
+	// systemd runs as /sbin/init (kind's entrypoint execs it), beside its journald.
+	require.Subset(t, commandsOf(node), []string{"init", "systemd-journald", "containerd", "kubelet", "kube-apiserver", "etcd"},
 		"the node container's processes, as the host sees them")
 	t.Logf("the child's kind cluster %s runs %d processes in its node", report["name"], len(node))
 
@@ -122,85 +121,19 @@ func runKindLeakChild(t *testing.T) {
 	time.Sleep(time.Hour)
 }
 
-// skipUnlessNodeImage skips, in one line, where no node image is built or held.
-func skipUnlessNodeImage(t *testing.T) {
-	t.Helper()
-	tarball := project.Path(".bin", "kind-node-image.tar")
-	if _, err := os.Stat(tarball); err != nil && exec.Command("docker", "image", "inspect", versions.KindNodeImage).Run() != nil {
-		t.Skipf("kind: no node image %s in an answering engine nor %s (`make kind-image` builds it)", versions.KindNodeImage, tarball)
-	}
-}
-
-// hostProcess is a process as the host's /proc shows it.
-type hostProcess struct {
-	pid     int
-	command string
-}
-
-// readHostProcess reads a live (not zombie) process.
-func readHostProcess(pid int) (p hostProcess, ok bool) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return hostProcess{}, false
-	}
-	open, end := strings.IndexByte(string(stat), '('), strings.LastIndexByte(string(stat), ')')
-	if open < 0 || end < open {
-		return hostProcess{}, false
-	}
-	fields := strings.Fields(string(stat[end+1:]))
-	// fields[0] is field 3 (state).
-	if len(fields) < 1 || fields[0] == "Z" || fields[0] == "X" {
-		return hostProcess{}, false
-	}
-	return hostProcess{pid: pid, command: string(stat[open+1 : end])}, true
-}
-
-// descendants is the process root and every process below it.
-func descendants(root int) []hostProcess {
-	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) > 1 {
-			ppid, _ := strconv.Atoi(fields[1])
-			children[ppid] = append(children[ppid], pid)
-		}
-	}
-	var out []hostProcess
-	var walk func(pid int)
-	walk = func(pid int) {
-		if p, ok := readHostProcess(pid); ok {
-			out = append(out, p)
-		}
-		for _, child := range children[pid] {
-			walk(child)
-		}
-	}
-	walk(root)
-	return out
-}
-
-func commandsOf(procs []hostProcess) []string {
+func commandsOf(procs []engine.Process) []string {
 	var names []string
 	for _, p := range procs {
-		names = append(names, p.command)
+		names = append(names, p.Command)
 	}
 	return names
 }
 
 // pidsOf names each process by command and pid, for assertGoneWithin.
-func pidsOf(procs []hostProcess) map[string]int {
+func pidsOf(procs []engine.Process) map[string]int {
 	pids := map[string]int{}
 	for _, p := range procs {
-		pids[fmt.Sprintf("%s %d", p.command, p.pid)] = p.pid
+		pids[p.String()] = p.Pid
 	}
 	return pids
 }
